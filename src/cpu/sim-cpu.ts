@@ -1,0 +1,256 @@
+/**
+ * SimCpu: the CPU context model of DESIGN §4, implementing the kernel's KernelCpu interface.
+ *
+ * Contexts nest as on real hardware: task (the workload) < irq_workd (RT thread, preempts the
+ * task) < hardirq (taken at interrupt points with irqs on) < NMI (at any interrupt point, even
+ * with irqs off). The nesting, irqs-off and preempt counts are mirrored into the CPU's state line
+ * of shared memory (owner writes, plain stores: other threads only read them for dumps).
+ *
+ * What differs between a worker and the single-thread harness is injected: the interrupt-point
+ * action, how a blocked task waits (schedule), and where warnings go.
+ */
+import {
+  TASK_INTERRUPTIBLE,
+  TASK_KIND_IRQWORKD,
+  TASK_KIND_WORKLOAD,
+  TASK_RUNNING,
+  TASK_UNINTERRUPTIBLE,
+  type KernelCpu,
+  type TaskRef,
+} from '../kernel/cpu.js';
+import {
+  Counter,
+  CPU_CONTEXT,
+  CPU_HARDIRQ_NESTING,
+  CPU_IDLE_POLLING,
+  CPU_IPI_PENDING,
+  CPU_IRQS_OFF,
+  CPU_IRQWORKD_STATE,
+  CPU_NMI_NESTING,
+  CPU_ONLINE,
+  CPU_PREEMPT_COUNT,
+  CPU_TASK_STATE,
+  CPU_TICK_STOPPED,
+  IPI_CALL_FUNCTION_SINGLE,
+  IPI_IRQ_WORK,
+  IPI_RESCHEDULE,
+} from '../kernel/layout.js';
+import type { KernelMemory } from '../kernel/memory.js';
+import type { Clock } from './clock.js';
+
+/** What runs on the CPU now (CPU_CONTEXT). */
+export const CTX_TASK = 0;
+export const CTX_IRQWORKD = 1;
+export const CTX_HARDIRQ = 2;
+export const CTX_NMI = 3;
+export const CTX_IDLE = 4;
+export const CONTEXT_NAMES = ['task', 'irq_workd', 'hardirq', 'nmi', 'idle'] as const;
+export type ContextName = (typeof CONTEXT_NAMES)[number];
+
+export interface CpuEnv {
+  clock: Clock;
+  /** The running task sleeps until its state is TASK_RUNNING again. */
+  schedule(cpu: SimCpu): void;
+  /** A WARN_ON_ONCE / BUG_ON of the kernel code. */
+  warn(cpu: SimCpu, what: string): void;
+}
+
+export class SimCpu implements KernelCpu {
+  readonly i32: Int32Array;
+  readonly base: number;
+  /** Interrupt-point action, installed by the runtime or the harness. */
+  interruptPoint: (site?: string) => void = () => {};
+  /** Called when preemption becomes possible again (preempt count back to 0 in task context). */
+  onPreemptible: () => void = () => {};
+
+  private nmiNesting = 0;
+  private hardirqNesting = 0;
+  private irqsOff = false;
+  private preemptCount = 0;
+  /** Which task runs when no interrupt does: TASK_KIND_WORKLOAD or TASK_KIND_IRQWORKD; -1 idle. */
+  private taskKind = TASK_KIND_WORKLOAD;
+  private readonly tasks: TaskRef[];
+  private readonly warned = new Set<string>();
+
+  constructor(
+    readonly mem: KernelMemory,
+    readonly id: number,
+    readonly env: CpuEnv,
+  ) {
+    this.i32 = mem.i32;
+    this.base = mem.cpuBase(id);
+    this.tasks = [
+      { cpu: id, kind: TASK_KIND_WORKLOAD },
+      { cpu: id, kind: TASK_KIND_IRQWORKD },
+    ];
+  }
+
+  // ── context queries used by the kernel code ──────────────────────────────────
+  inNmi(): boolean {
+    return this.nmiNesting > 0;
+  }
+  inHardirq(): boolean {
+    return this.hardirqNesting > 0;
+  }
+  irqsDisabled(): boolean {
+    return this.irqsOff;
+  }
+  /** preemptible(): a task may be switched out here. */
+  preemptible(): boolean {
+    return this.preemptCount === 0 && !this.irqsOff && this.hardirqNesting === 0 && this.nmiNesting === 0;
+  }
+  currentTask(): TaskRef {
+    return this.tasks[this.taskKind === TASK_KIND_IRQWORKD ? 1 : 0]!;
+  }
+  context(): number {
+    if (this.nmiNesting) return CTX_NMI;
+    if (this.hardirqNesting) return CTX_HARDIRQ;
+    if (this.taskKind === TASK_KIND_IRQWORKD) return CTX_IRQWORKD;
+    return this.taskKind < 0 ? CTX_IDLE : CTX_TASK;
+  }
+  contextName(): ContextName {
+    return CONTEXT_NAMES[this.context()]!;
+  }
+  nowNs(): number {
+    return this.env.clock();
+  }
+
+  // ── context transitions used by the runtime, the workload and the harness ─────
+  private publishContext(): void {
+    const i32 = this.i32;
+    const b = this.base;
+    i32[b + CPU_CONTEXT] = this.context();
+    i32[b + CPU_NMI_NESTING] = this.nmiNesting;
+    i32[b + CPU_HARDIRQ_NESTING] = this.hardirqNesting;
+    i32[b + CPU_IRQS_OFF] = this.irqsOff ? 1 : 0;
+    i32[b + CPU_PREEMPT_COUNT] = this.preemptCount;
+  }
+
+  /** local_irq_save(): returns the previous state for localIrqRestore. */
+  localIrqSave(): boolean {
+    const was = this.irqsOff;
+    this.irqsOff = true;
+    this.publishContext();
+    return was;
+  }
+  localIrqRestore(wasOff: boolean): void {
+    this.irqsOff = wasOff;
+    this.publishContext();
+  }
+  /** irq_enter(): hardirqs run with irqs off. Returns what localIrqRestore needs. */
+  hardirqEnter(): boolean {
+    const was = this.localIrqSave();
+    this.hardirqNesting++;
+    this.publishContext();
+    return was;
+  }
+  hardirqExit(wasOff: boolean): void {
+    this.hardirqNesting--;
+    this.localIrqRestore(wasOff);
+  }
+  /** nmi_enter(): may interrupt anything. */
+  nmiEnter(): void {
+    this.nmiNesting++;
+    this.publishContext();
+  }
+  nmiExit(): void {
+    this.nmiNesting--;
+    this.publishContext();
+  }
+  /** Context switch between the workload task, irq_workd and idle (-1). */
+  switchTo(kind: number): number {
+    const prev = this.taskKind;
+    this.taskKind = kind;
+    this.publishContext();
+    return prev;
+  }
+
+  preemptDisable(): void {
+    this.preemptCount++;
+    this.i32[this.base + CPU_PREEMPT_COUNT] = this.preemptCount;
+  }
+  preemptEnable(): void {
+    this.preemptCount--;
+    this.i32[this.base + CPU_PREEMPT_COUNT] = this.preemptCount;
+    // preempt_enable() is a preemption point: a woken irq_workd runs now.
+    if (this.preemptCount === 0) this.onPreemptible();
+  }
+
+  cpuRelax(): void {
+    this.interruptPoint('cpu_relax');
+  }
+
+  // ── IPIs ─────────────────────────────────────────────────────────────────────
+  /**
+   * Latch an IPI on `target`, and wake it only if it says it is waiting. The bit is set before
+   * the polling flag is read and the target publishes the flag before it waits (both seq-cst), so
+   * either we see the flag and notify, or the target's Atomics.wait sees the bit and does not sleep.
+   */
+  raiseIpi(target: number, bit: number): void {
+    const base = this.mem.cpuBase(target);
+    Atomics.or(this.i32, base + CPU_IPI_PENDING, bit);
+    if (Atomics.load(this.i32, base + CPU_IDLE_POLLING) !== 0) {
+      Atomics.notify(this.i32, base + CPU_IPI_PENDING, 1);
+      this.count(Counter.notifies);
+    }
+  }
+
+  archIrqWorkRaise(): void {
+    // Without an irq_work interrupt the arch's raise is empty: the next tick runs the raised list.
+    if (!this.mem.cfg.archHasIrqWorkInterrupt) return;
+    Atomics.or(this.i32, this.base + CPU_IPI_PENDING, IPI_IRQ_WORK);
+    this.count(Counter.selfIpis);
+  }
+
+  sendCallFunctionSingleIpi(target: number): void {
+    this.raiseIpi(target, IPI_CALL_FUNCTION_SINGLE);
+    this.count(Counter.ipisSent);
+  }
+
+  tickNohzTickStopped(): boolean {
+    return this.i32[this.base + CPU_TICK_STOPPED] !== 0;
+  }
+
+  cpuIsOffline(cpu: number): boolean {
+    return Atomics.load(this.i32, this.mem.cpuBase(cpu) + CPU_ONLINE) === 0;
+  }
+
+  // ── a tiny scheduler: two tasks per CPU ───────────────────────────────────────
+  taskStateWord(task: TaskRef): number {
+    return this.mem.cpuBase(task.cpu) + (task.kind === TASK_KIND_IRQWORKD ? CPU_IRQWORKD_STATE : CPU_TASK_STATE);
+  }
+
+  setCurrentState(state: number): void {
+    // set_current_state() is a store followed by a full barrier: Atomics.store is seq-cst.
+    Atomics.store(this.i32, this.taskStateWord(this.currentTask()), state);
+  }
+
+  schedule(): void {
+    if (Atomics.load(this.i32, this.taskStateWord(this.currentTask())) === TASK_RUNNING) return;
+    this.env.schedule(this);
+  }
+
+  wakeUpProcess(task: TaskRef): boolean {
+    const word = this.taskStateWord(task);
+    for (;;) {
+      const state = Atomics.load(this.i32, word);
+      if (state !== TASK_INTERRUPTIBLE && state !== TASK_UNINTERRUPTIBLE) return false;
+      if (Atomics.compareExchange(this.i32, word, state, TASK_RUNNING) === state) break;
+    }
+    // Tell the task's CPU to reschedule; for our own CPU the bit only makes the next interrupt
+    // point look at the scheduler, no notify is needed since we are running.
+    if (task.cpu === this.id) Atomics.or(this.i32, this.base + CPU_IPI_PENDING, IPI_RESCHEDULE);
+    else this.raiseIpi(task.cpu, IPI_RESCHEDULE);
+    return true;
+  }
+
+  warnOnce(what: string): void {
+    if (this.warned.has(what)) return;
+    this.warned.add(what);
+    this.env.warn(this, what);
+  }
+
+  count(counter: number, by = 1): void {
+    this.mem.f64[this.mem.counterIndex(this.id, counter)]! += by;
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * Every user-facing error of irqwork in one place (the piscina `errors.ts` idea).
+ * A UsageError is bad input: the CLI prints its message on one line and exits 2.
+ * An InternalError is our failure (a CPU crashed, a run stalled): exit 3 with a state dump.
+ */
+
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export class InternalError extends Error {
+  override readonly name = 'InternalError';
+  constructor(message: string, readonly dump?: string) {
+    super(message);
+  }
+}
+
+export const Errors = {
+  cpusOutOfRange: (value: unknown, max: number) =>
+    new UsageError(`--cpus must be an integer from 1 to ${max}, got ${fmt(value)}`),
+  worksOutOfRange: (value: unknown, max: number) =>
+    new UsageError(`the work pool must hold 1 to ${max} works, got ${fmt(value)}`),
+  memoryTooSmall: (needBytes: number, haveBytes: number) =>
+    new UsageError(
+      `the configuration needs ${needBytes} bytes of shared memory but only ${haveBytes} are allowed; use fewer CPUs or works`,
+    ),
+  hzOutOfRange: (value: unknown) =>
+    new UsageError(`--hz must be an integer from 10 to 10000, got ${fmt(value)}`),
+  unknownVariant: (value: unknown, known: readonly string[]) =>
+    new UsageError(`unknown --variant ${fmt(value)}; known variants: ${known.join(', ')}`),
+  unknownConfig: (value: unknown, allowed: readonly string[]) =>
+    new UsageError(`--config must be one of ${allowed.join(', ')}, got ${fmt(value)}`),
+  badNumber: (flag: string, value: unknown, what: string) =>
+    new UsageError(`--${flag} must be ${what}, got ${fmt(value)}`),
+  unknownWorkload: (value: unknown, known: readonly string[]) =>
+    new UsageError(
+      `unknown --workload ${fmt(value)}; use one of ${known.join(', ')} or a path to a JSON scenario file`,
+    ),
+  badScenario: (file: string, field: string, what: string) =>
+    new UsageError(`scenario ${file}: field "${field}" ${what}`),
+  unreadableScenario: (file: string, reason: string) =>
+    new UsageError(`scenario ${file}: cannot be read as JSON (${reason})`),
+};
+
+function fmt(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value);
+  return String(value);
+}

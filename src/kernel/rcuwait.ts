@@ -1,0 +1,35 @@
+/**
+ * include/linux/rcuwait.h and kernel/exit.c's rcuwait_wake_up(): a single-waiter wait slot.
+ * irq_work keeps one in each work (`work->irqwait`, our W_IRQWAIT) for irq_work_sync().
+ */
+import { taskFromWord, taskToWord, TASK_RUNNING } from './cpu.js';
+import { W_IRQWAIT } from './layout.js';
+import { Llist } from './llist.js';
+
+export abstract class Rcuwait extends Llist {
+  /** rcuwait_wait_event(w, condition, state): sleep until `condition()` holds. */
+  rcuwaitWaitEvent(work: number, condition: () => boolean, state: number): void {
+    const slot = this.nodeWord(work, W_IRQWAIT);
+    // prepare_to_rcuwait(): publish ourselves before testing the condition, so a waker that makes
+    // the condition true after our test is bound to see us (seq-cst store pairs with its load).
+    Atomics.store(this.i32, slot, taskToWord(this.cpu.currentTask()));
+    for (;;) {
+      // set_current_state() carries a full barrier: the state is visible before we test.
+      this.cpu.setCurrentState(state);
+      if (condition()) break;
+      this.cpu.schedule();
+    }
+    // finish_rcuwait()
+    Atomics.store(this.i32, slot, 0);
+    this.cpu.setCurrentState(TASK_RUNNING);
+  }
+
+  /** rcuwait_wake_up(w): wake the waiter, if there is one. */
+  rcuwaitWakeUp(work: number): boolean {
+    // The smp_mb() of rcuwait_wake_up orders the caller's condition change before this load;
+    // Atomics.load is seq-cst, which gives the same.
+    const task = Atomics.load(this.i32, this.nodeWord(work, W_IRQWAIT));
+    if (task === 0) return false;
+    return this.cpu.wakeUpProcess(taskFromWord(task));
+  }
+}

@@ -1,0 +1,35 @@
+/**
+ * kernel/smpboot.c's smpboot_thread_fn(), the loop of every per-CPU hotplug thread, here
+ * specialised to irq_workd (thread_should_run = irq_workd_should_run, thread_fn = run_irq_workd).
+ *
+ * `Kernel` is the top of the model's class chain (base → llist → rcuwait → smp → irq_work →
+ * smpboot); a variant extends it and overrides only the functions that differ.
+ */
+import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './cpu.js';
+import { IrqWork } from './irq_work.js';
+
+export class Kernel extends IrqWork {
+  /**
+   * smpboot_thread_fn() for irq_workd. In the kernel it loops forever and sleeps in schedule();
+   * here the thread runs as a nested call on its CPU, so "schedule() while not TASK_RUNNING"
+   * is a return. A wake-up that lands after we set TASK_INTERRUPTIBLE makes the thread
+   * TASK_RUNNING again, and the CPU's scheduler calls us again — exactly when the kernel's
+   * schedule() would not have slept.
+   */
+  smpbootThreadFn(): void {
+    for (;;) {
+      this.cpu.setCurrentState(TASK_INTERRUPTIBLE);
+      this.cpu.preemptDisable();
+      if (!this.irqWorkdShouldRun(this.cpu.id)) {
+        this.cpu.preemptEnable(); // preempt_enable_no_resched()
+        return; // schedule()
+      }
+      this.cpu.setCurrentState(TASK_RUNNING); // __set_current_state(TASK_RUNNING)
+      this.cpu.preemptEnable();
+      this.runIrqWorkd(this.cpu.id);
+    }
+  }
+}
+
+/** The constructor type every variant exports. */
+export type KernelClass = new (...args: ConstructorParameters<typeof Kernel>) => Kernel;

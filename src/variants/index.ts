@@ -1,0 +1,25 @@
+/**
+ * The variant registry. To add a variant: write `src/variants/NAME.ts` that default-exports
+ * `defineVariant({ name, description, kernel: class extends Kernel { override … }, expect })`,
+ * and add it to the list below.
+ */
+import { Errors } from '../errors.js';
+import merged from './merged.js';
+import v2 from './v2.js';
+import type { Variant } from './variant.js';
+
+export const DEFAULT_VARIANT = 'merged';
+
+const VARIANTS: readonly Variant[] = [merged, v2];
+
+export function variantNames(): string[] {
+  return VARIANTS.map((v) => v.name);
+}
+
+export function findVariant(name: string): Variant {
+  const v = VARIANTS.find((x) => x.name === name);
+  if (!v) throw Errors.unknownVariant(name, variantNames());
+  return v;
+}
+
+export type { Variant } from './variant.js';

@@ -1,0 +1,79 @@
+/**
+ * `v2`: the seed patch exactly as posted (Oct 2021, "[PATCH v2 3/4] irq_work: Handle some
+ * irq_work in a per-CPU thread on PREEMPT_RT") on top of v5.15's irq_work.c.
+ *
+ * Differs from `merged` in three functions:
+ * - irq_work_queue_on(): when the add to the remote lazy_list finds it non-empty, llist_add()
+ *   returns false and the `else` branch queues the *same node* on call_single_queue too —
+ *   one node on two lists (the bug reviewers caught on the list);
+ * - irq_work_single(): no rcuwait wake-up (v5.15 had none);
+ * - irq_work_sync(): always spins (v5.15).
+ */
+import { IRQ_WORK_HARD_IRQ } from '../kernel/flags.js';
+import { CPU_LAZY_LIST } from '../kernel/layout.js';
+import { Kernel } from '../kernel/smpboot.js';
+import { IRQ_WORK_BUSY, IRQ_WORK_PENDING } from '../kernel/flags.js';
+import { Counter } from '../kernel/layout.js';
+import { defineVariant } from './variant.js';
+
+class V2Kernel extends Kernel {
+  /** irq_work_queue_on() as in the seed. */
+  override irqWorkQueueOn(work: number, cpu: number): boolean {
+    this.count(Counter.queueCalls);
+    if (this.cpu.cpuIsOffline(cpu)) this.cpu.warnOnce(`irq_work_queue_on: cpu${cpu} is offline`);
+    if (!this.irqWorkClaim(work)) return false;
+
+    this.cpu.preemptDisable();
+    if (cpu !== this.cpu.id) {
+      if (this.cpu.inNmi()) this.cpu.warnOnce('irq_work_queue_on: remote queue from NMI');
+      if (
+        this.cfg.preemptRt &&
+        !(Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_HARD_IRQ) &&
+        this.llistAdd(work, this.perCpu(CPU_LAZY_LIST, cpu))
+      ) {
+        this.cpu.interruptPoint('irq_work_queue_on:after-lazy-add');
+        const wakeWork = this.mem.wakeupWork(cpu); // per_cpu(irq_work_pending, cpu)
+        if (this.irqWorkClaim(wakeWork)) this.smpCallSingleQueue(cpu, wakeWork);
+      } else {
+        // Reached also when the lazy_list add above returned false: the node is already linked
+        // on the remote lazy_list, and now goes on call_single_queue as well.
+        this.smpCallSingleQueue(cpu, work);
+      }
+    } else {
+      this.irqWorkQueueLocal(work);
+    }
+    this.cpu.preemptEnable();
+    return true;
+  }
+
+  /** irq_work_single() of v5.15: no rcuwait wake-up. */
+  override irqWorkSingle(work: number): void {
+    const flagsWord = this.flagsOf(work);
+    let flags = Atomics.load(this.i32, flagsWord);
+    this.hooks.singleStart(this.cpu.id, work, flags);
+    flags &= ~IRQ_WORK_PENDING;
+    Atomics.store(this.i32, flagsWord, flags); // atomic_set + smp_mb()
+    this.cpu.interruptPoint('irq_work_single:after-clear-pending');
+    this.accountExecuted(work);
+    this.callFunc(work);
+    this.cpu.interruptPoint('irq_work_single:after-func');
+    Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    this.hooks.singleEnd(this.cpu.id, work);
+  }
+
+  /** irq_work_sync() of v5.15: spin until BUSY is clear. */
+  override irqWorkSync(work: number): void {
+    this.count(Counter.syncs);
+    this.hooks.syncStart(this.cpu.id, work);
+    if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+    this.hooks.syncEnd(this.cpu.id, work);
+  }
+}
+
+export default defineVariant({
+  name: 'v2',
+  description: 'the seed patch as posted (Oct 2021): RT remote queue can put one node on two lists',
+  kernel: V2Kernel,
+  expect: ['one-list'],
+});

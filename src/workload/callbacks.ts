@@ -1,0 +1,53 @@
+/**
+ * The callbacks (`work->func`) the harness gives its works, by function id (W_FUNC).
+ * Ids below FUNC_FIRST_USER belong to the kernel (irq_work_wake).
+ */
+import type { KernelBase } from '../kernel/base.js';
+import type { Kernel } from '../kernel/smpboot.js';
+import type { SimCpu } from '../cpu/sim-cpu.js';
+import { Counter, W_ARG } from '../kernel/layout.js';
+import { FUNC_FIRST_USER } from '../kernel/memory.js';
+
+/** Counts, nothing else. */
+export const FUNC_COUNT = FUNC_FIRST_USER;
+/** Re-queues itself on its own CPU while its W_ARG budget lasts (a self-rearming work). */
+export const FUNC_REQUEUE = FUNC_FIRST_USER + 1;
+/** "May sleep": takes a sleeping lock on RT, so it must never run in hardirq or NMI context. */
+export const FUNC_MAY_SLEEP = FUNC_FIRST_USER + 2;
+
+export const FUNC_NAMES: Record<number, string> = {
+  1: 'irq_work_wake',
+  [FUNC_COUNT]: 'count',
+  [FUNC_REQUEUE]: 'requeue',
+  [FUNC_MAY_SLEEP]: 'may-sleep',
+};
+
+export interface CallbackSink {
+  /** Every callback start: which CPU ran which work in which context. */
+  ran(cpu: number, work: number, context: string): void;
+  /** A "may sleep" callback ran where sleeping is forbidden. */
+  sleptInAtomic(cpu: number, work: number, context: string): void;
+}
+
+/** Registers the workload callbacks on one CPU's kernel. */
+export function registerCallbacks(k: KernelBase, cpu: SimCpu, sink: CallbackSink): void {
+  k.registerFunc(FUNC_COUNT, (_k, work) => {
+    sink.ran(cpu.id, work, cpu.contextName());
+  });
+  k.registerFunc(FUNC_REQUEUE, (kk, work) => {
+    sink.ran(cpu.id, work, cpu.contextName());
+    const budget = kk.nodeWord(work, W_ARG);
+    // Only this callback touches W_ARG while the work is BUSY, and re-queueing from the callback
+    // is exactly what irq_work allows (claim succeeds once PENDING is clear).
+    if (kk.i32[budget]! > 0) {
+      kk.i32[budget]!--;
+      kk.count(Counter.requeues);
+      (kk as Kernel).irqWorkQueue(work);
+    }
+  });
+  k.registerFunc(FUNC_MAY_SLEEP, (_k, work) => {
+    const context = cpu.contextName();
+    sink.ran(cpu.id, work, context);
+    if (cpu.inHardirq() || cpu.inNmi() || cpu.irqsDisabled()) sink.sleptInAtomic(cpu.id, work, context);
+  });
+}
