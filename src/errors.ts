@@ -22,8 +22,10 @@ export const Errors = {
     new UsageError(`the work pool must hold 1 to ${max} works, got ${fmt(value)}`),
   memoryTooSmall: (needBytes: number, haveBytes: number) =>
     new UsageError(
-      `the configuration needs ${needBytes} bytes of shared memory but only ${haveBytes} are allowed; use fewer CPUs or works`,
+      `the configuration needs ${needBytes} bytes of shared memory but maxMemoryBytes allows ${haveBytes}; use fewer CPUs or works`,
     ),
+  memoryLimit: (value: unknown) =>
+    new UsageError(`maxMemoryBytes must be an integer of at least 4096, got ${fmt(value)}`),
   hzOutOfRange: (value: unknown) =>
     new UsageError(`--hz must be an integer from 10 to 10000, got ${fmt(value)}`),
   unknownVariant: (value: unknown, known: readonly string[]) =>

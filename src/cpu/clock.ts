@@ -8,10 +8,11 @@ import { performance } from 'node:perf_hooks';
 export type Clock = () => number;
 
 function calibrate(): number {
-  // Take the tightest of a few samples, so a preemption between the two reads does not skew us.
+  // Take the tightest of many samples (after a warm-up), so neither a preemption between the two
+  // reads nor the first slow calls skew us.
   let best = Infinity;
   let offsetNs = 0;
-  for (let i = 0; i < 5; i++) {
+  for (let i = 0; i < 200; i++) {
     const before = performance.now();
     const hr = Number(process.hrtime.bigint());
     const after = performance.now();
@@ -31,7 +32,18 @@ export function monotonicClock(): Clock {
 
 /** How far this thread's calibrated clock is from hrtime right now (for the skew check), in ns. */
 export function clockSkewNs(clock: Clock): number {
-  return clock() - Number(process.hrtime.bigint());
+  let best = Infinity;
+  let skew = 0;
+  for (let i = 0; i < 50; i++) {
+    const before = clock();
+    const hr = Number(process.hrtime.bigint());
+    const after = clock();
+    if (after - before < best) {
+      best = after - before;
+      skew = (before + after) / 2 - hr;
+    }
+  }
+  return skew;
 }
 
 /** A clock a test moves by hand. */

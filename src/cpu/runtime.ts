@@ -19,11 +19,11 @@ import {
   CPU_TICK_STOPPED,
   IPI_CALL_FUNCTION_SINGLE,
   IPI_IRQ_WORK,
-  IPI_STOP,
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
 import type { Kernel } from '../kernel/smpboot.js';
 import type { Variant } from '../variants/variant.js';
+import { PHASE_ABORT, readPhase, RunAborted } from './phase.js';
 import { SimCpu, type CpuEnv } from './sim-cpu.js';
 
 /** How many interrupt points pass between two looks at the clock (tick due?) on the fast path. */
@@ -46,8 +46,6 @@ export class CpuRuntime {
   readonly periodNs: number;
   nextTickNs = 0;
   private clockCountdown = CLOCK_CHECK_EVERY;
-  /** Set when the harness sent IPI_STOP; the workload loop looks at it. */
-  stopRequested = false;
   /** Extra work at every slow interrupt point (chaos delays, NMIs); null when off. */
   chaos: ((site: string | undefined) => void) | null = null;
 
@@ -98,6 +96,7 @@ export class CpuRuntime {
       this.clockCountdown = CLOCK_CHECK_EVERY;
       this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       if (!this.cpu.irqsDisabled()) this.i32[this.progressWord]! += 1;
+      if (readPhase(this.i32) === PHASE_ABORT) throw new RunAborted();
       if (!this.cpu.irqsDisabled() && this.cpu.nowNs() >= this.nextTickNs) this.timerInterrupt();
     }
     if (this.cpu.irqsDisabled()) return;
@@ -110,7 +109,6 @@ export class CpuRuntime {
     if (this.cpu.irqsDisabled()) return;
     const bits = Atomics.exchange(this.i32, this.pendingWord, 0);
     if (bits === 0) return;
-    if (bits & IPI_STOP) this.stopRequested = true;
     if (bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) {
       const was = this.cpu.hardirqEnter();
       if (bits & IPI_CALL_FUNCTION_SINGLE) {
@@ -121,6 +119,7 @@ export class CpuRuntime {
       this.cpu.hardirqExit(was);
     }
     // IPI_RESCHEDULE needs no handler: the woken task's state word already says TASK_RUNNING.
+    // IPI_STOP only wakes an idle CPU so that it looks at the run phase.
   }
 
   /** The timer interrupt: tick_sched_timer → update_process_times → irq_work_tick. */
@@ -162,9 +161,9 @@ export class CpuRuntime {
 
   /** An NMI: `fn` runs in NMI context, whatever was running. */
   inNmi(fn: () => void): void {
-    this.cpu.nmiEnter();
+    const was = this.cpu.nmiEnter();
     fn();
-    this.cpu.nmiExit();
+    this.cpu.nmiExit(was);
   }
 
   tickStopped(): boolean {
@@ -176,8 +175,8 @@ export class CpuRuntime {
   }
 
   /**
-   * The idle loop (do_idle), worker mode: until `done()` holds, `untilNs` passes (if ≥ 0), or a
-   * stop is requested. Stops the tick when allowed (tick_nohz_idle_stop_tick asks
+   * The idle loop (do_idle), worker mode: until `done()` holds or `untilNs` passes (if ≥ 0); an
+   * aborted run throws RunAborted. Stops the tick when allowed (tick_nohz_idle_stop_tick asks
    * irq_work_needs_cpu), then Atomics.wait on the pending-IPI word until an IPI, the next tick,
    * or `untilNs`. Interrupts taken in idle run with the tick still stopped, as in the kernel;
    * the tick restarts when idle ends.
@@ -186,7 +185,8 @@ export class CpuRuntime {
     const cpu = this.cpu;
     const prev = cpu.switchTo(-1);
     const startNs = cpu.nowNs();
-    while (!done() && !this.stopRequested) {
+    while (!done()) {
+      if (readPhase(this.i32) === PHASE_ABORT) throw new RunAborted();
       let now = cpu.nowNs();
       if (untilNs >= 0 && now >= untilNs) break;
       if (!this.tickStopped() && this.opts.nohz && !this.k.irqWorkNeedsCpu()) {

@@ -148,13 +148,17 @@ export class SimCpu implements KernelCpu {
     this.hardirqNesting--;
     this.localIrqRestore(wasOff);
   }
-  /** nmi_enter(): may interrupt anything. */
-  nmiEnter(): void {
+  /** nmi_enter(): may interrupt anything; maskable interrupts stay blocked until it returns. */
+  nmiEnter(): boolean {
+    const was = this.irqsOff;
+    this.irqsOff = true;
     this.nmiNesting++;
     this.publishContext();
+    return was;
   }
-  nmiExit(): void {
+  nmiExit(wasOff: boolean): void {
     this.nmiNesting--;
+    this.irqsOff = wasOff;
     this.publishContext();
   }
   /** Context switch between the workload task, irq_workd and idle (-1). */

@@ -42,6 +42,9 @@ export function makeKernelConfig(partial: Partial<KernelConfig> = {}): KernelCon
     throw Errors.worksOutOfRange(cfg.nrWorks, MAX_WORKS);
   }
   if (!Number.isInteger(cfg.hz) || cfg.hz < 10 || cfg.hz > 10000) throw Errors.hzOutOfRange(cfg.hz);
+  if (!Number.isSafeInteger(cfg.maxMemoryBytes) || cfg.maxMemoryBytes < 4096) {
+    throw Errors.memoryLimit(cfg.maxMemoryBytes);
+  }
   return cfg;
 }
 

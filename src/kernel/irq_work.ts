@@ -30,6 +30,7 @@ import {
   CPU_IRQWORKD_STATE,
   CPU_LAZY_LIST,
   CPU_RAISED_LIST,
+  IPI_IRQ_WORK,
 } from './layout.js';
 import { FUNC_IRQ_WORK_WAKE } from './memory.js';
 import { Smp } from './smp.js';
@@ -99,6 +100,7 @@ export class IrqWork extends Smp {
   /** arch_irq_work_raise(): the self-IPI (a no-op when the arch has none: the tick runs the work). */
   archIrqWorkRaise(): void {
     this.cpu.archIrqWorkRaise();
+    if (this.cfg.archHasIrqWorkInterrupt) this.hooks.ipiSent(this.cpu.id, this.cpu.id, IPI_IRQ_WORK);
   }
 
   /** __irq_work_queue_local(): the work is claimed and preemption is off. */

@@ -4,7 +4,7 @@
  * the other csd types (sync / async function calls, TTWU) are not modelled.
  */
 import { CSD_TYPE_IRQ_WORK, CSD_TYPE_MASK } from './flags.js';
-import { CPU_CALL_SINGLE_QUEUE } from './layout.js';
+import { CPU_CALL_SINGLE_QUEUE, IPI_CALL_FUNCTION_SINGLE } from './layout.js';
 import { Rcuwait } from './rcuwait.js';
 
 export abstract class Smp extends Rcuwait {
@@ -21,6 +21,7 @@ export abstract class Smp extends Rcuwait {
   /** send_call_function_single_ipi(cpu). */
   sendCallFunctionSingleIpi(cpu: number): void {
     this.cpu.sendCallFunctionSingleIpi(cpu);
+    this.hooks.ipiSent(this.cpu.id, cpu, IPI_CALL_FUNCTION_SINGLE);
   }
 
   /** generic_smp_call_function_single_interrupt(): the IPI handler, hardirq context. */

@@ -9,11 +9,9 @@
  * - irq_work_single(): no rcuwait wake-up (v5.15 had none);
  * - irq_work_sync(): always spins (v5.15).
  */
-import { IRQ_WORK_HARD_IRQ } from '../kernel/flags.js';
-import { CPU_LAZY_LIST } from '../kernel/layout.js';
+import { IRQ_WORK_BUSY, IRQ_WORK_HARD_IRQ, IRQ_WORK_PENDING } from '../kernel/flags.js';
+import { Counter, CPU_LAZY_LIST } from '../kernel/layout.js';
 import { Kernel } from '../kernel/smpboot.js';
-import { IRQ_WORK_BUSY, IRQ_WORK_PENDING } from '../kernel/flags.js';
-import { Counter } from '../kernel/layout.js';
 import { defineVariant } from './variant.js';
 
 class V2Kernel extends Kernel {
@@ -58,6 +56,7 @@ class V2Kernel extends Kernel {
     this.callFunc(work);
     this.cpu.interruptPoint('irq_work_single:after-func');
     Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    this.cpu.interruptPoint('irq_work_single:after-clear-busy');
     this.hooks.singleEnd(this.cpu.id, work);
   }
 

@@ -10,7 +10,7 @@ import { FUNC_FIRST_USER } from '../kernel/memory.js';
 
 /** Counts, nothing else. */
 export const FUNC_COUNT = FUNC_FIRST_USER;
-/** Re-queues itself on its own CPU while its W_ARG budget lasts (a self-rearming work). */
+/** Re-queues itself on the CPU it runs on, once per request left in W_ARG by the queuer. */
 export const FUNC_REQUEUE = FUNC_FIRST_USER + 1;
 /** "May sleep": takes a sleeping lock on RT, so it must never run in hardirq or NMI context. */
 export const FUNC_MAY_SLEEP = FUNC_FIRST_USER + 2;
@@ -36,11 +36,10 @@ export function registerCallbacks(k: KernelBase, cpu: SimCpu, sink: CallbackSink
   });
   k.registerFunc(FUNC_REQUEUE, (kk, work) => {
     sink.ran(cpu.id, work, cpu.contextName());
-    const budget = kk.nodeWord(work, W_ARG);
-    // Only this callback touches W_ARG while the work is BUSY, and re-queueing from the callback
-    // is exactly what irq_work allows (claim succeeds once PENDING is clear).
-    if (kk.i32[budget]! > 0) {
-      kk.i32[budget]!--;
+    // The queuer sets W_ARG before queueing; taking it with an exchange makes each request
+    // re-queue once, so the chain ends when the workload stops. Re-queueing from the callback is
+    // what irq_work allows: PENDING is already clear, so the claim succeeds.
+    if (Atomics.exchange(kk.i32, kk.nodeWord(work, W_ARG), 0) !== 0) {
       kk.count(Counter.requeues);
       (kk as Kernel).irqWorkQueue(work);
     }
@@ -48,6 +47,9 @@ export function registerCallbacks(k: KernelBase, cpu: SimCpu, sink: CallbackSink
   k.registerFunc(FUNC_MAY_SLEEP, (_k, work) => {
     const context = cpu.contextName();
     sink.ran(cpu.id, work, context);
-    if (cpu.inHardirq() || cpu.inNmi() || cpu.irqsDisabled()) sink.sleptInAtomic(cpu.id, work, context);
+    // Only PREEMPT_RT turns spinlock_t into a sleeping lock; elsewhere this callback is fine anywhere.
+    if (k.cfg.preemptRt && (cpu.inHardirq() || cpu.inNmi() || cpu.irqsDisabled())) {
+      sink.sleptInAtomic(cpu.id, work, context);
+    }
   });
 }

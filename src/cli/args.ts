@@ -1,0 +1,63 @@
+/**
+ * Flag parsing shared by every command: node:util parseArgs, then typed checks whose failures
+ * are one-line UsageErrors naming the flag and what it accepts.
+ */
+import { availableParallelism } from 'node:os';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { Errors, UsageError } from '../errors.js';
+import { MAX_CPUS } from '../kernel/config.js';
+import { findVariant } from '../variants/index.js';
+
+export type Options = NonNullable<ParseArgsConfig['options']>;
+
+export function parseFlags(command: string, argv: string[], options: Options): Record<string, string | boolean | undefined> {
+  try {
+    const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    return values as Record<string, string | boolean | undefined>;
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(`irqwork ${command}: ${msg}; see 'irqwork ${command} --help'`);
+  }
+}
+
+/** An integer flag in [min, max]. */
+export function intFlag(name: string, value: string | boolean | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^-?\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw Errors.badNumber(name, value, `an integer from ${min} to ${max}`);
+  return n;
+}
+
+/** A positive number flag (seconds, µs …) in (0, max]. */
+export function positiveFlag(name: string, value: string | boolean | undefined, fallback: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  if (!Number.isFinite(n) || n <= 0 || n > max) throw Errors.badNumber(name, value, `a number above 0 and at most ${max}`);
+  return n;
+}
+
+export function cpusFlag(value: string | boolean | undefined, fallback = availableParallelism()): number {
+  if (value === undefined) return fallback;
+  const n = typeof value === 'string' && /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > MAX_CPUS) throw Errors.cpusOutOfRange(value, MAX_CPUS);
+  return n;
+}
+
+export const CONFIGS = ['rt', 'nort'] as const;
+
+/** --config rt|nort → preemptRt. */
+export function configFlag(value: string | boolean | undefined, allowed: readonly string[] = CONFIGS): string {
+  const v = value === undefined ? 'rt' : value;
+  if (typeof v !== 'string' || !allowed.includes(v)) throw Errors.unknownConfig(value, allowed);
+  return v;
+}
+
+export function variantFlag(value: string | boolean | undefined, fallback: string): string {
+  const v = value === undefined ? fallback : value;
+  if (typeof v !== 'string') throw Errors.unknownVariant(v, []);
+  return findVariant(v).name;
+}
+
+export function seedFlag(value: string | boolean | undefined, fallback: number): number {
+  return intFlag('seed', value, fallback, 0, 0xffffffff);
+}

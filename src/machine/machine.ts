@@ -1,0 +1,257 @@
+/**
+ * The machine: N simulated CPUs, one piscina worker thread each (minThreads = maxThreads = N,
+ * one long task per worker), over one shared memory.
+ *
+ * A run: lay out memory and the work pool → start one task per CPU → start barrier → RUNNING for
+ * the duration → QUIESCE (workload stops, CPUs keep taking interrupts and ticks) until every list
+ * is empty and no work is claimed → STOP → collect counters and check the accounting.
+ * A CPU that throws fails the run with its number; a CPU that stops making progress (not idle,
+ * progress word frozen) trips the watchdog; both abort every CPU and raise InternalError with a
+ * per-CPU state dump. A run never hangs.
+ */
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { PHASE_ABORT, PHASE_INIT, PHASE_QUIESCE, PHASE_RUNNING, PHASE_STOP, readPhase } from '../cpu/phase.js';
+import { TASK_RUNNING } from '../kernel/cpu.js';
+import { IRQ_WORK_CLAIMED } from '../kernel/flags.js';
+import {
+  CPU_CALL_SINGLE_QUEUE,
+  CPU_IDLE_POLLING,
+  CPU_IPI_PENDING,
+  CPU_IRQWORKD_STATE,
+  CPU_LAZY_LIST,
+  CPU_PROGRESS,
+  CPU_RAISED_LIST,
+  CPU_TICKS,
+  H_BARRIER,
+  H_PHASE,
+  IPI_CALL_FUNCTION_SINGLE,
+  IPI_IRQ_WORK,
+  IPI_STOP,
+  W_FLAGS,
+} from '../kernel/layout.js';
+import { KernelMemory } from '../kernel/memory.js';
+import { InternalError } from '../errors.js';
+import { findVariant } from '../variants/index.js';
+import { initPool, poolLayout } from '../workload/pool.js';
+import { worksPerCpu } from '../workload/spec.js';
+import { stateDump } from './dump.js';
+import type { RunOptions } from './options.js';
+import { accountingViolations, collectCpuStats, totalsOf, type CpuStats, type Totals } from './report.js';
+import type { CpuTask, CpuTaskResult, Violation } from './task.js';
+
+const WORKER_FILE = fileURLToPath(new URL('../../workers/cpu-worker.ts', import.meta.url));
+const POLL_MS = 2;
+const WATCHDOG_MS = 100;
+
+export interface RunResult {
+  options: RunOptions;
+  perCpu: CpuStats[];
+  totals: Totals;
+  violations: Violation[];
+  warnings: Array<{ cpu: number; what: string }>;
+  /** Time the workload ran (RUNNING phase), ms. */
+  runMs: number;
+  /** Time quiescing took, ms. */
+  drainMs: number;
+  executedPerSec: number;
+  maxClockSkewNs: number;
+  ok: boolean;
+  /** State dump when the run did not drain. */
+  dump?: string;
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+export class Machine {
+  private constructor(
+    readonly cpus: number,
+    private readonly pool: Piscina,
+  ) {}
+
+  /** Starts the worker threads (once; reuse the machine for several runs with the same CPU count). */
+  static start(cpus: number): Machine {
+    const pool = new Piscina({
+      filename: WORKER_FILE,
+      minThreads: cpus,
+      maxThreads: cpus,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: 60_000,
+    });
+    return new Machine(cpus, pool);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.destroy();
+  }
+
+  async run(opts: RunOptions): Promise<RunResult> {
+    if (opts.cpus !== this.cpus) throw new Error(`machine has ${this.cpus} CPUs, run asks for ${opts.cpus}`);
+    findVariant(opts.variant); // a bad name is a usage error before any thread is bothered
+    const mem = KernelMemory.create({
+      nrCpus: opts.cpus,
+      nrWorks: opts.cpus * worksPerCpu(opts.workload),
+      preemptRt: opts.preemptRt,
+      archHasIrqWorkInterrupt: opts.archHasIrqWorkInterrupt,
+      hz: opts.hz,
+    });
+    initPool(mem, poolLayout(opts.workload, opts.cpus, mem));
+    const i32 = mem.i32;
+
+    let failure: InternalError | null = null;
+    const fail = (message: string) => {
+      if (failure) return;
+      failure = new InternalError(message, stateDump(mem));
+      Atomics.store(i32, H_PHASE, PHASE_ABORT);
+      this.kickAll(mem);
+    };
+    const results: Array<CpuTaskResult | undefined> = [];
+    const settled = Array.from({ length: opts.cpus }, (_, cpu) => {
+      const task: CpuTask = {
+        handle: mem.handle,
+        cpu,
+        variant: opts.variant,
+        spec: opts.workload,
+        seed: opts.seed,
+        nohz: opts.nohz,
+        failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
+      };
+      return this.pool.run(task).then(
+        (r: CpuTaskResult) => {
+          results[cpu] = r;
+        },
+        (e: unknown) => fail(`cpu${cpu} failed: ${e instanceof Error ? e.message : String(e)}`),
+      );
+    });
+    const allSettled = Promise.all(settled);
+
+    // Start barrier: every CPU has attached and built its kernel; open the run for all at once.
+    const barrierDeadline = Date.now() + 30_000 + 1000 * opts.cpus;
+    while (Atomics.load(i32, H_BARRIER) < opts.cpus && !failure) {
+      if (Date.now() > barrierDeadline) fail(`only ${Atomics.load(i32, H_BARRIER)} of ${opts.cpus} CPUs started`);
+      await sleep(POLL_MS);
+    }
+    const watchdog = this.startWatchdog(mem, opts, fail);
+    const startNs = performance.now();
+    if (!failure) {
+      Atomics.store(i32, H_PHASE, PHASE_RUNNING);
+      Atomics.notify(i32, H_PHASE);
+    }
+    await Promise.race([sleep(opts.durationMs), allSettled]);
+    const runMs = performance.now() - startNs;
+
+    // Quiesce: stop the workload, let every list drain.
+    let drained = false;
+    const drainStart = performance.now();
+    if (!failure) {
+      Atomics.store(i32, H_PHASE, PHASE_QUIESCE);
+      this.kickAll(mem);
+      let quietTwice = 0;
+      while (!failure && performance.now() - drainStart < opts.drainMs) {
+        quietTwice = isQuiet(mem) ? quietTwice + 1 : 0;
+        if (quietTwice >= 2) {
+          drained = true;
+          break;
+        }
+        await sleep(POLL_MS);
+      }
+    }
+    const drainMs = performance.now() - drainStart;
+    const dump = drained || failure ? undefined : stateDump(mem);
+    if (!failure) {
+      // A run that did not drain may have CPUs stuck waiting for a lost work (a sync that never
+      // returns): ABORT unwinds them. That is a finding about the kernel code, not our failure.
+      Atomics.store(i32, H_PHASE, drained ? PHASE_STOP : PHASE_ABORT);
+      this.kickAll(mem);
+    }
+    // Every CPU must come home; one that does not is stuck where the watchdog will see it.
+    const finished = await Promise.race([allSettled.then(() => true), sleep(opts.stallMs + 2000).then(() => false)]);
+    clearInterval(watchdog);
+    if (!finished) fail('a CPU did not stop after the run ended');
+    if (failure) {
+      if (!finished) await this.pool.destroy().catch(() => {});
+      throw failure;
+    }
+
+    const perCpu = collectCpuStats(mem, runMs * 1e6);
+    const totals = totalsOf(perCpu);
+    const violations: Violation[] = [];
+    for (const r of results) if (r) violations.push(...r.violations);
+    if (!drained) {
+      violations.push({
+        check: 'liveness',
+        cpu: -1,
+        work: 0,
+        context: '-',
+        message: `the machine did not quiesce within ${opts.drainMs} ms: lists not empty or works still claimed`,
+      });
+    } else {
+      violations.push(...accountingViolations(mem, totals));
+    }
+    const warnings = results.flatMap((r) => (r ? r.warnings.map((what) => ({ cpu: r.cpu, what })) : []));
+    return {
+      options: opts,
+      perCpu,
+      totals,
+      violations,
+      warnings,
+      runMs,
+      drainMs,
+      executedPerSec: totals.executed / (runMs / 1000),
+      maxClockSkewNs: Math.max(0, ...results.map((r) => Math.abs(r?.clockSkewNs ?? 0))),
+      ok: violations.length === 0,
+      dump,
+    };
+  }
+
+  /** Wake every CPU so that it looks at the run phase. */
+  private kickAll(mem: KernelMemory): void {
+    for (let cpu = 0; cpu < mem.cfg.nrCpus; cpu++) {
+      const word = mem.cpuBase(cpu) + CPU_IPI_PENDING;
+      Atomics.or(mem.i32, word, IPI_STOP);
+      Atomics.notify(mem.i32, word);
+    }
+  }
+
+  /**
+   * Soft-lockup watchdog: a CPU that is not idle and whose progress (interrupt points passed
+   * with irqs on, plus ticks) has not moved for stallMs is stuck.
+   */
+  private startWatchdog(mem: KernelMemory, opts: RunOptions, fail: (m: string) => void): NodeJS.Timeout {
+    const last = Array.from({ length: opts.cpus }, () => ({ progress: -1, sinceMs: performance.now() }));
+    return setInterval(() => {
+      const phase = readPhase(mem.i32);
+      if (phase === PHASE_INIT || phase === PHASE_ABORT) return;
+      const now = performance.now();
+      for (let cpu = 0; cpu < opts.cpus; cpu++) {
+        const b = mem.cpuBase(cpu);
+        const progress = (mem.i32[b + CPU_PROGRESS]! + mem.i32[b + CPU_TICKS]!) | 0;
+        const idle = Atomics.load(mem.i32, b + CPU_IDLE_POLLING) !== 0;
+        const seen = last[cpu]!;
+        if (progress !== seen.progress || idle) {
+          seen.progress = progress;
+          seen.sinceMs = now;
+        } else if (now - seen.sinceMs > opts.stallMs) {
+          fail(`watchdog: cpu${cpu} made no progress for ${Math.round(now - seen.sinceMs)} ms (soft lockup)`);
+          return;
+        }
+      }
+    }, WATCHDOG_MS);
+  }
+}
+
+/** Every list empty, no work claimed, no irq_workd runnable, no kernel IPI latched. */
+function isQuiet(mem: KernelMemory): boolean {
+  const i32 = mem.i32;
+  for (let cpu = 0; cpu < mem.cfg.nrCpus; cpu++) {
+    const b = mem.cpuBase(cpu);
+    if (Atomics.load(i32, b + CPU_RAISED_LIST) || Atomics.load(i32, b + CPU_LAZY_LIST)) return false;
+    if (Atomics.load(i32, b + CPU_CALL_SINGLE_QUEUE)) return false;
+    if (Atomics.load(i32, b + CPU_IPI_PENDING) & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) return false;
+    if (Atomics.load(i32, b + CPU_IRQWORKD_STATE) === TASK_RUNNING) return false;
+  }
+  for (let w = 1; w < mem.layout.nrNodes; w++) {
+    if (Atomics.load(i32, mem.node(w) + W_FLAGS) & IRQ_WORK_CLAIMED) return false;
+  }
+  return true;
+}

@@ -1,0 +1,40 @@
+/** Options of one machine run, with their defaults in one place. */
+import { availableParallelism } from 'node:os';
+import type { WorkloadSpec } from '../workload/spec.js';
+import { PRESETS, DEFAULT_WORKLOAD } from '../workload/spec.js';
+import { DEFAULT_VARIANT } from '../variants/index.js';
+
+export interface RunOptions {
+  cpus: number;
+  preemptRt: boolean;
+  archHasIrqWorkInterrupt: boolean;
+  variant: string;
+  durationMs: number;
+  workload: WorkloadSpec;
+  seed: number;
+  hz: number;
+  /** NO_HZ idle (stop the tick in idle when allowed). */
+  nohz: boolean;
+  /** A CPU whose progress word does not move for this long (and is not idle) is stalled. */
+  stallMs: number;
+  /** How long quiescing may take before the still-claimed works are reported. */
+  drainMs: number;
+  /** Test hook: make one CPU throw. */
+  failCpu?: { cpu: number; afterMs: number };
+}
+
+export function defaultRunOptions(): RunOptions {
+  return {
+    cpus: availableParallelism(),
+    preemptRt: true,
+    archHasIrqWorkInterrupt: true,
+    variant: DEFAULT_VARIANT,
+    durationMs: 5000,
+    workload: PRESETS[DEFAULT_WORKLOAD]!,
+    seed: 1,
+    hz: 1000,
+    nohz: true,
+    stallMs: 10_000,
+    drainMs: 5_000,
+  };
+}

@@ -1,0 +1,158 @@
+/**
+ * Workloads, scftorture-style: each CPU repeatedly picks a weighted random operation over a pool
+ * of works of each kind. A workload is data — a preset below or a JSON scenario file — and the
+ * driver (workload/driver.ts) that runs it lives elsewhere.
+ */
+import { readFileSync } from 'node:fs';
+import { Errors } from '../errors.js';
+
+export interface OperationWeights {
+  /** irq_work_queue() of a random work from task context. */
+  queueTask: number;
+  /** irq_work_queue() from a (timer) hardirq of the workload. */
+  queueHardirq: number;
+  /** irq_work_queue() from an NMI. */
+  queueNmi: number;
+  /** irq_work_queue_on() a random other CPU, from task context. */
+  queueRemote: number;
+  /** irq_work_sync() of one of this CPU's own works. */
+  sync: number;
+  /** irq_work_sync(), then free the work (poison it), then re-initialise and reuse it. */
+  syncFree: number;
+}
+
+export interface WorkloadSpec {
+  name: string;
+  description: string;
+  weights: OperationWeights;
+  /** Works per CPU of each kind: plain (no flag), LAZY, HARD_IRQ. */
+  works: { plain: number; lazy: number; hard: number };
+  /** Share of plain and LAZY works whose callback "may sleep" (never HARD_IRQ ones). */
+  maySleepShare: number;
+  /** Share of works whose callback re-queues the work once per outside queue. */
+  requeueShare: number;
+  /** After each operation, the chance that the task sleeps for `idleUs` (the CPU idles). */
+  idleChance: number;
+  idleUs: number;
+}
+
+const base: Omit<WorkloadSpec, 'name' | 'description' | 'weights'> = {
+  works: { plain: 4, lazy: 2, hard: 2 },
+  maySleepShare: 0.25,
+  requeueShare: 0.25,
+  idleChance: 0.002,
+  idleUs: 100,
+};
+
+const noOps: OperationWeights = { queueTask: 0, queueHardirq: 0, queueNmi: 0, queueRemote: 0, sync: 0, syncFree: 0 };
+
+export const PRESETS: Readonly<Record<string, WorkloadSpec>> = {
+  mixed: {
+    ...base,
+    name: 'mixed',
+    description: 'local from task, hardirq and NMI, remote queue_on, sync; all three kinds of work',
+    weights: { ...noOps, queueTask: 4, queueHardirq: 2, queueNmi: 1, queueRemote: 3, sync: 1 },
+  },
+  local: {
+    ...base,
+    name: 'local',
+    description: 'irq_work_queue on the own CPU from task and hardirq context, sync',
+    weights: { ...noOps, queueTask: 6, queueHardirq: 2, sync: 1 },
+  },
+  remote: {
+    ...base,
+    name: 'remote',
+    description: 'mostly irq_work_queue_on another CPU (call_single_queue, RT wakeup work)',
+    weights: { ...noOps, queueTask: 1, queueRemote: 8, sync: 1 },
+  },
+  nmi: {
+    ...base,
+    name: 'nmi',
+    description: 'mostly irq_work_queue from NMI context (the perf use case)',
+    weights: { ...noOps, queueTask: 2, queueHardirq: 1, queueNmi: 6, sync: 1 },
+  },
+  lazy: {
+    ...base,
+    name: 'lazy',
+    description: 'mostly LAZY works (tick-driven), some remote',
+    works: { plain: 1, lazy: 6, hard: 1 },
+    weights: { ...noOps, queueTask: 6, queueRemote: 2, sync: 1 },
+  },
+  'sync-free': {
+    ...base,
+    name: 'sync-free',
+    description: 'sync, then free and reuse a work (use-after-free hunt; not part of mixed)',
+    weights: { ...noOps, queueTask: 2, queueRemote: 4, syncFree: 3 },
+  },
+};
+
+export const DEFAULT_WORKLOAD = 'mixed';
+export const PRESET_NAMES = Object.keys(PRESETS);
+
+/** A preset by name, or a JSON scenario file by path. */
+export function loadWorkload(nameOrFile: string): WorkloadSpec {
+  const preset = PRESETS[nameOrFile];
+  if (preset) return preset;
+  if (!/\.json$/i.test(nameOrFile)) throw Errors.unknownWorkload(nameOrFile, PRESET_NAMES);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(nameOrFile, 'utf8'));
+  } catch (e) {
+    throw Errors.unreadableScenario(nameOrFile, (e as Error).message.split('\n')[0]!);
+  }
+  return parseScenario(raw, nameOrFile);
+}
+
+const TOP_FIELDS = ['name', 'description', 'extends', 'weights', 'works', 'maySleepShare', 'requeueShare', 'idleChance', 'idleUs'];
+
+/** Validates a scenario object; every error names the field. Unset fields come from `extends` (default mixed). */
+export function parseScenario(raw: unknown, file: string): WorkloadSpec {
+  const bad = (field: string, what: string) => Errors.badScenario(file, field, what);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('(top level)', 'must be a JSON object');
+  const obj = raw as Record<string, unknown>;
+  for (const key of Object.keys(obj)) if (!TOP_FIELDS.includes(key)) throw bad(key, `is unknown; allowed: ${TOP_FIELDS.join(', ')}`);
+
+  const parentName = obj.extends ?? DEFAULT_WORKLOAD;
+  if (typeof parentName !== 'string' || !PRESETS[parentName]) throw bad('extends', `must be one of ${PRESET_NAMES.join(', ')}`);
+  const parent = PRESETS[parentName]!;
+  const num = (field: string, value: unknown, max: number): number => {
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) {
+      throw bad(field, `must be a number from 0 to ${max}`);
+    }
+    return value;
+  };
+  const int = (field: string, value: unknown, max: number): number => {
+    const n = num(field, value, max);
+    if (!Number.isInteger(n)) throw bad(field, `must be an integer from 0 to ${max}`);
+    return n;
+  };
+  const section = <T extends object>(field: string, value: unknown, defaults: T, check: (k: string, v: unknown) => number): T => {
+    if (value === undefined) return defaults;
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(field, 'must be an object');
+    const out = { ...defaults } as Record<string, number>;
+    for (const [k, v] of Object.entries(value)) {
+      if (!(k in defaults)) throw bad(`${field}.${k}`, `is unknown; allowed: ${Object.keys(defaults).join(', ')}`);
+      out[k] = check(`${field}.${k}`, v);
+    }
+    return out as T;
+  };
+
+  const spec: WorkloadSpec = {
+    name: obj.name === undefined ? file : String(obj.name),
+    description: obj.description === undefined ? `scenario ${file}` : String(obj.description),
+    weights: section('weights', obj.weights, parent.weights, (k, v) => num(k, v, 1e6)),
+    works: section('works', obj.works, parent.works, (k, v) => int(k, v, 1024)),
+    maySleepShare: obj.maySleepShare === undefined ? parent.maySleepShare : num('maySleepShare', obj.maySleepShare, 1),
+    requeueShare: obj.requeueShare === undefined ? parent.requeueShare : num('requeueShare', obj.requeueShare, 1),
+    idleChance: obj.idleChance === undefined ? parent.idleChance : num('idleChance', obj.idleChance, 1),
+    idleUs: obj.idleUs === undefined ? parent.idleUs : num('idleUs', obj.idleUs, 1e6),
+  };
+  if (Object.values(spec.weights).every((w) => w === 0)) throw bad('weights', 'must give at least one operation a weight above 0');
+  if (spec.works.plain + spec.works.lazy + spec.works.hard === 0) throw bad('works', 'must ask for at least one work');
+  if (spec.maySleepShare + spec.requeueShare > 1) throw bad('requeueShare', 'plus maySleepShare must not exceed 1');
+  return spec;
+}
+
+export function worksPerCpu(spec: WorkloadSpec): number {
+  return spec.works.plain + spec.works.lazy + spec.works.hard;
+}
