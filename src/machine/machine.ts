@@ -54,6 +54,8 @@ export interface RunResult {
   runMs: number;
   /** Time quiescing took, ms. */
   drainMs: number;
+  /** Every list emptied and no work stayed claimed after the workload stopped. */
+  drained: boolean;
   executedPerSec: number;
   maxClockSkewNs: number;
   ok: boolean;
@@ -197,6 +199,7 @@ export class Machine {
       warnings,
       runMs,
       drainMs,
+      drained,
       executedPerSec: totals.executed / (runMs / 1000),
       maxClockSkewNs: Math.max(0, ...results.map((r) => Math.abs(r?.clockSkewNs ?? 0))),
       ok: violations.length === 0,
