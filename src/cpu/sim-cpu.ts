@@ -248,6 +248,13 @@ export class SimCpu implements KernelCpu {
     return true;
   }
 
+  mightSleep(where: string): void {
+    // "BUG: sleeping function called from invalid context": atomic context or irqs off.
+    if (this.preemptCount > 0 || this.irqsOff || this.hardirqNesting > 0 || this.nmiNesting > 0) {
+      this.warnOnce(`BUG: sleeping function called from invalid context: ${where} in ${this.contextName()}`);
+    }
+  }
+
   warnOnce(what: string): void {
     if (this.warned.has(what)) return;
     this.warned.add(what);

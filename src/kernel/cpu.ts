@@ -60,6 +60,9 @@ export interface KernelCpu {
   /** wake_up_process(task): returns whether the task was woken (it was not running). */
   wakeUpProcess(task: TaskRef): boolean;
 
+  /** might_sleep(): complain (once) when called where sleeping is not allowed. */
+  mightSleep(where: string): void;
+
   /** WARN_ON_ONCE: the kernel's complaint, reported, never thrown. */
   warnOnce(what: string): void;
 }

@@ -244,6 +244,7 @@ export class IrqWork extends Smp {
     this.count(Counter.syncs);
     this.hooks.syncStart(this.cpu.id, work);
     if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    this.cpu.mightSleep('irq_work_sync');
     if ((this.cfg.preemptRt && !this.irqWorkIsHard(work)) || !this.cfg.archHasIrqWorkInterrupt) {
       // The work runs in a thread (or from the tick): sleep instead of spinning.
       this.rcuwaitWaitEvent(work, () => !this.irqWorkIsBusy(work), TASK_UNINTERRUPTIBLE);

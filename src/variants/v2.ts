@@ -1,15 +1,18 @@
 /**
  * `v2`: the seed patch exactly as posted (Oct 2021, "[PATCH v2 3/4] irq_work: Handle some
- * irq_work in a per-CPU thread on PREEMPT_RT") on top of v5.15's irq_work.c.
+ * irq_work in a per-CPU thread on PREEMPT_RT"), on the base it was posted against: v5.15 plus
+ * patch 2/4 of the same series (merged as 810979682ccc, "irq_work_sync() may sleep when the arch
+ * has no irq_work interrupt").
  *
  * Differs from `merged` in three functions:
  * - irq_work_queue_on(): when the add to the remote lazy_list finds it non-empty, llist_add()
  *   returns false and the `else` branch queues the *same node* on call_single_queue too —
  *   one node on two lists (the bug reviewers caught on the list);
- * - irq_work_single(): no rcuwait wake-up (v5.15 had none);
- * - irq_work_sync(): always spins (v5.15).
+ * - irq_work_single() and irq_work_sync(): the rcuwait is used only when the arch has no
+ *   irq_work interrupt; the RT half of the condition came with patch 4/4 (09089db79859).
  */
 import { IRQ_WORK_BUSY, IRQ_WORK_HARD_IRQ, IRQ_WORK_PENDING } from '../kernel/flags.js';
+import { TASK_UNINTERRUPTIBLE } from '../kernel/cpu.js';
 import { Counter, CPU_LAZY_LIST } from '../kernel/layout.js';
 import { Kernel } from '../kernel/smpboot.js';
 import { defineVariant } from './variant.js';
@@ -44,7 +47,7 @@ class V2Kernel extends Kernel {
     return true;
   }
 
-  /** irq_work_single() of v5.15: no rcuwait wake-up. */
+  /** irq_work_single() before 09089db79859: wakes the rcuwait only without an arch interrupt. */
   override irqWorkSingle(work: number): void {
     const flagsWord = this.flagsOf(work);
     let flags = Atomics.load(this.i32, flagsWord);
@@ -57,15 +60,21 @@ class V2Kernel extends Kernel {
     this.cpu.interruptPoint('irq_work_single:after-func');
     Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
     this.cpu.interruptPoint('irq_work_single:after-clear-busy');
+    if (!this.cfg.archHasIrqWorkInterrupt) this.rcuwaitWakeUp(work);
     this.hooks.singleEnd(this.cpu.id, work);
   }
 
-  /** irq_work_sync() of v5.15: spin until BUSY is clear. */
+  /** irq_work_sync() before 09089db79859: sleeps only without an arch interrupt, else spins. */
   override irqWorkSync(work: number): void {
     this.count(Counter.syncs);
     this.hooks.syncStart(this.cpu.id, work);
     if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
-    while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+    this.cpu.mightSleep('irq_work_sync');
+    if (!this.cfg.archHasIrqWorkInterrupt) {
+      this.rcuwaitWaitEvent(work, () => !this.irqWorkIsBusy(work), TASK_UNINTERRUPTIBLE);
+    } else {
+      while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+    }
     this.hooks.syncEnd(this.cpu.id, work);
   }
 }
