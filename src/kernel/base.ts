@@ -7,7 +7,7 @@
 import type { KernelConfig } from './config.js';
 import { TASK_KIND_IRQWORKD, type KernelCpu } from './cpu.js';
 import { NO_HOOKS, type KernelHooks } from './hooks.js';
-import { Counter, W_CLAIMED, W_EXECUTED, W_FLAGS, W_FUNC, W_NEXT } from './layout.js';
+import { Counter, W_CLAIMED, W_EXECUTED, W_FLAGS, W_FUNC, W_NEXT, W_QUEUE_CPU, W_QUEUE_TIME_F64 } from './layout.js';
 import type { KernelMemory } from './memory.js';
 
 /** An irq_work callback: `work->func(work)`. Runs on `k`'s CPU. */
@@ -77,9 +77,20 @@ export abstract class KernelBase {
     this.f64[this.counterBase + counter]! += by;
   }
 
-  /** A claim succeeded: the work now owes one execution. */
+  /** Set by latency runs: stamp each successful claim with the clock (costs one clock read). */
+  stampQueueTime = false;
+
+  /**
+   * A claim succeeded: the work now owes one execution. Runs before the work is put on a list,
+   * so whoever takes it off the list sees the count and the stamp (the list's exchange orders them).
+   */
   accountClaim(work: number): void {
-    Atomics.add(this.i32, this.mem.node(work) + W_CLAIMED, 1);
+    const node = this.mem.node(work);
+    Atomics.add(this.i32, node + W_CLAIMED, 1);
+    if (this.stampQueueTime) {
+      this.i32[node + W_QUEUE_CPU] = this.cpu.id;
+      this.f64[(node + W_QUEUE_TIME_F64) / 2] = this.cpu.nowNs();
+    }
     this.count(Counter.claimed);
   }
 

@@ -36,9 +36,6 @@ import { FUNC_IRQ_WORK_WAKE } from './memory.js';
 import { Smp } from './smp.js';
 
 export class IrqWork extends Smp {
-  /** Set by latency runs: stamp each successful claim with the clock (costs one clock read). */
-  stampQueueTime = false;
-
   constructor(...args: ConstructorParameters<typeof Smp>) {
     super(...args);
     this.registerFunc(FUNC_IRQ_WORK_WAKE, (k) => (k as IrqWork).irqWorkWake());

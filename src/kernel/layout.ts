@@ -21,12 +21,14 @@
  *          ├──────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 1 block … CPU n-1 block                                               │
  *          ├──────────────────────────────────────────────────────────────────────────┤
- *          │ work nodes, one line each; index 0 is the null "pointer" (never used),     │
+ *          │ work nodes, two lines each; index 0 is the null "pointer" (never used),    │
  *          │   1 .. nrCpus      the per-CPU wakeup works (irq_work_wakeup, HARD_IRQ)    │
  *          │   nrCpus+1 ..      the work pool                                          │
- *          │   node line: next, a_flags, func, irqwait, homeCpu, claimed, executed,     │
- *          │              ownerTag, arg, allocState, queueClass, queueCpu,              │
- *          │              queueTimeNs (float64 in words 12-13), 2 spare                  │
+ *          │   line 0 (struct irq_work + accounting): next, a_flags, func, irqwait,     │
+ *          │          homeCpu, claimed, executed, arg, queueCpu, 3 spare,               │
+ *          │          queueTimeNs (float64, words 12-13), 2 spare                       │
+ *          │   line 1 (shadow state of the checks, never read by kernel code):          │
+ *          │          ownerTag, allocState, inflight, runningClaim, overlapClaim, …     │
  *          ├──────────────────────────────────────────────────────────────────────────┤
  *          │ extra regions requested by the harness (trace rings, histograms), each     │
  *          │   line-aligned; the kernel model never touches them                       │
@@ -117,7 +119,7 @@ export type CounterName = keyof typeof Counter;
 export const COUNTER_NAMES = Object.keys(Counter) as CounterName[];
 
 // ── work nodes ────────────────────────────────────────────────────────────────
-export const WORK_NODE_WORDS = WORDS_PER_LINE;
+export const WORK_NODE_WORDS = 2 * WORDS_PER_LINE;
 export const W_NEXT = 0;
 export const W_FLAGS = 1;
 export const W_FUNC = 2;
@@ -127,15 +129,25 @@ export const W_HOME_CPU = 4;
 /** Successful claims of this work (accounting: must equal W_EXECUTED after quiescing). */
 export const W_CLAIMED = 5;
 export const W_EXECUTED = 6;
-/** Shadow tag for the checks: the list head word the node is on, 0 when on none. */
-export const W_OWNER_TAG = 7;
-export const W_ARG = 8;
-/** Allocation state for use-after-free checks: ALLOC_* below. */
-export const W_ALLOC_STATE = 9;
-export const W_QUEUE_CLASS = 10;
-export const W_QUEUE_CPU = 11;
-/** Float64 at words 12-13: when the successful claim was made (ns on the shared clock). */
+/** Argument word of the workload's callbacks (e.g. a re-queue request). */
+export const W_ARG = 7;
+/** The CPU that made the last successful claim (stamped with W_QUEUE_TIME_F64). */
+export const W_QUEUE_CPU = 8;
+/** Float64 at words 12-13: when the last successful claim was made (ns on the shared clock). */
 export const W_QUEUE_TIME_F64 = 12;
+// ── line 1: shadow state of the checks ──
+/** The list head word the node is on, 0 when on none (one-list check). */
+export const W_OWNER_TAG = 16;
+/** Allocation state for use-after-free checks: ALLOC_* below. */
+export const W_ALLOC_STATE = 17;
+/** Executions between irq_work_single's start and its BUSY clear (sync check). */
+export const W_INFLIGHT = 18;
+/** Claim number of the execution that started last (sync check). */
+export const W_RUNNING_CLAIM = 19;
+/** Claim number of an execution that started while another was still in flight. */
+export const W_OVERLAP_CLAIM = 20;
+/** Free generation: bumped on every free, so a finding can tell which life of the work was touched. */
+export const W_FREE_GEN = 21;
 
 export const ALLOC_LIVE = 0;
 export const ALLOC_FREED = 1;
