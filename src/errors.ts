@@ -30,6 +30,8 @@ export const Errors = {
     new UsageError(`--hz must be an integer from 10 to 10000, got ${fmt(value)}`),
   unknownVariant: (value: unknown, known: readonly string[]) =>
     new UsageError(`unknown --variant ${fmt(value)}; known variants: ${known.join(', ')}`),
+  unknownMutant: (value: unknown, known: readonly string[]) =>
+    new UsageError(`unknown --mutant ${fmt(value)}; mutants: all, ${known.join(', ')}`),
   unknownConfig: (value: unknown, allowed: readonly string[]) =>
     new UsageError(`--config must be one of ${allowed.join(', ')}, got ${fmt(value)}`),
   badNumber: (flag: string, value: unknown, what: string) =>

@@ -25,6 +25,7 @@ import type { Kernel } from '../kernel/smpboot.js';
 import type { Variant } from '../variants/variant.js';
 import { PHASE_ABORT, readPhase, RunAborted } from './phase.js';
 import { SimCpu, type CpuEnv } from './sim-cpu.js';
+import { TraceEvent, type TraceRing } from '../race/trace.js';
 
 /** How many interrupt points pass between two looks at the clock (tick due?) on the fast path. */
 const CLOCK_CHECK_EVERY = 64;
@@ -46,6 +47,8 @@ export class CpuRuntime {
   readonly periodNs: number;
   nextTickNs = 0;
   private clockCountdown = CLOCK_CHECK_EVERY;
+  /** Event trace of this CPU (race runs); null when off. */
+  trace: TraceRing | null = null;
   /** Extra work at every slow interrupt point (chaos delays, NMIs); null when off. */
   chaos: ((site: string | undefined) => void) | null = null;
 
@@ -109,6 +112,7 @@ export class CpuRuntime {
     if (this.cpu.irqsDisabled()) return;
     const bits = Atomics.exchange(this.i32, this.pendingWord, 0);
     if (bits === 0) return;
+    if (this.trace !== null && bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) this.trace.record(TraceEvent.ipiTaken, 0, bits);
     if (bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) {
       const was = this.cpu.hardirqEnter();
       if (bits & IPI_CALL_FUNCTION_SINGLE) {
@@ -129,6 +133,7 @@ export class CpuRuntime {
     // catching up jiffies, one tick runs and the next is due one period from now.
     this.nextTickNs = Math.max(this.nextTickNs + this.periodNs, now + 1);
     const was = this.cpu.hardirqEnter();
+    this.trace?.record(TraceEvent.tick, 0);
     this.cpu.count(Counter.ticks);
     this.i32[this.ticksWord]! += 1;
     this.k.irqWorkTick();
@@ -162,6 +167,7 @@ export class CpuRuntime {
   /** An NMI: `fn` runs in NMI context, whatever was running. */
   inNmi(fn: () => void): void {
     const was = this.cpu.nmiEnter();
+    this.trace?.record(TraceEvent.nmi, 0);
     fn();
     this.cpu.nmiExit(was);
   }

@@ -6,6 +6,8 @@
 export interface KernelHooks {
   /** irq_work_claim() finished: `ok` is its result, `oldFlags` what the fetch-or returned. */
   claim(cpu: number, work: number, ok: boolean, oldFlags: number): void;
+  /** llist_add() is about to link `node` on `head` (before the node can be seen there). */
+  listLink(cpu: number, head: number, node: number): void;
   /** llist_add() linked `work` on the list whose head word is `head`. */
   listAdd(cpu: number, head: number, work: number, wasEmpty: boolean): void;
   /** llist_del_all() took the chain starting at `first` off `head`. */
@@ -14,6 +16,10 @@ export interface KernelHooks {
   runList(cpu: number, head: number): void;
   /** irq_work_single() entered, before PENDING is cleared: the work is still ours here. */
   singleStart(cpu: number, work: number, flags: number): void;
+  /** irq_work_single() is about to clear BUSY (the callback has returned). */
+  singleClearBusy(cpu: number, work: number): void;
+  /** The kernel is about to read or write `work` outside the list and flag operations (e.g. rcuwait_wake_up). */
+  touch(cpu: number, work: number, what: string): void;
   /** irq_work_single() is done with the work (after BUSY cleared and any wake-up). */
   singleEnd(cpu: number, work: number): void;
   /** A self or remote IPI was sent. */
@@ -29,10 +35,13 @@ const nothing = (): void => {};
 
 export const NO_HOOKS: KernelHooks = {
   claim: nothing,
+  listLink: nothing,
   listAdd: nothing,
   listDelAll: nothing,
   runList: nothing,
   singleStart: nothing,
+  singleClearBusy: nothing,
+  touch: nothing,
   singleEnd: nothing,
   ipiSent: nothing,
   syncStart: nothing,

@@ -192,6 +192,7 @@ export class IrqWork extends Smp {
 
     // Clear BUSY, unless someone claimed the work meanwhile (then flags no longer match and the
     // new owner's run will clear it).
+    this.hooks.singleClearBusy(this.cpu.id, work);
     Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
     this.cpu.interruptPoint('irq_work_single:after-clear-busy');
 

@@ -54,6 +54,10 @@ export const H_HZ = 5;
 export const H_PHASE = 6;
 /** Start barrier: CPUs count in here before they begin together. */
 export const H_BARRIER = 7;
+/** Float64 at words 8-9: when the run started (ns on the shared clock). */
+export const H_RUN_START_F64 = 8;
+/** Findings reported so far (race runs stop early on the first with --stop-on-first). */
+export const H_FINDINGS = 10;
 export const HEADER_LINES = 1;
 
 export const CONFIG_BIT_PREEMPT_RT = 1;
@@ -148,6 +152,8 @@ export const W_RUNNING_CLAIM = 19;
 export const W_OVERLAP_CLAIM = 20;
 /** Free generation: bumped on every free, so a finding can tell which life of the work was touched. */
 export const W_FREE_GEN = 21;
+/** Claim number of the execution that last reached its BUSY clear (sync check). */
+export const W_PASSED_CLAIM = 22;
 
 export const ALLOC_LIVE = 0;
 export const ALLOC_FREED = 1;

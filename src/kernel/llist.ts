@@ -14,6 +14,7 @@ export abstract class Llist extends KernelBase {
   llistAdd(node: number, head: number): boolean {
     const i32 = this.i32;
     const next = this.nextOf(node);
+    this.hooks.listLink(this.cpu.id, head, node);
     let first = Atomics.load(i32, head);
     for (;;) {
       // Plain store, like the kernel's `new_last->next = first`: nobody can see the node before the

@@ -28,6 +28,7 @@ export abstract class Rcuwait extends Llist {
   rcuwaitWakeUp(work: number): boolean {
     // The smp_mb() of rcuwait_wake_up orders the caller's condition change before this load;
     // Atomics.load is seq-cst, which gives the same.
+    this.hooks.touch(this.cpu.id, work, 'rcuwait_wake_up');
     const task = Atomics.load(this.i32, this.nodeWord(work, W_IRQWAIT));
     if (task === 0) return false;
     return this.cpu.wakeUpProcess(taskFromWord(task));

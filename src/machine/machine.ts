@@ -24,7 +24,9 @@ import {
   CPU_RAISED_LIST,
   CPU_TICKS,
   H_BARRIER,
+  H_FINDINGS,
   H_PHASE,
+  H_RUN_START_F64,
   IPI_CALL_FUNCTION_SINGLE,
   IPI_IRQ_WORK,
   IPI_STOP,
@@ -36,13 +38,17 @@ import { findVariant } from '../variants/index.js';
 import { initPool, poolLayout } from '../workload/pool.js';
 import { worksPerCpu } from '../workload/spec.js';
 import { stateDump } from './dump.js';
-import type { RunOptions } from './options.js';
+import type { RaceOptions, RunOptions } from './options.js';
+import { monotonicClock } from '../cpu/clock.js';
+import { LivenessScanner } from '../race/liveness.js';
+import { formatTrace, readTrace, traceRegion } from '../race/trace.js';
 import { accountingViolations, collectCpuStats, totalsOf, type CpuStats, type Totals } from './report.js';
 import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
 const WORKER_FILE = fileURLToPath(new URL('../../workers/cpu-worker.ts', import.meta.url));
 const POLL_MS = 2;
 const WATCHDOG_MS = 100;
+const LIVENESS_SCAN_MS = 20;
 
 export interface RunResult {
   options: RunOptions;
@@ -59,6 +65,10 @@ export interface RunResult {
   executedPerSec: number;
   maxClockSkewNs: number;
   ok: boolean;
+  /** How often each check fired (race runs and stress --check). */
+  counts: Record<string, number>;
+  /** When the first finding came, ms after the start; null when there was none. */
+  timeToFirstFindingMs: number | null;
   /** State dump when the run did not drain. */
   dump?: string;
 }
@@ -90,13 +100,17 @@ export class Machine {
   async run(opts: RunOptions): Promise<RunResult> {
     if (opts.cpus !== this.cpus) throw new Error(`machine has ${this.cpus} CPUs, run asks for ${opts.cpus}`);
     findVariant(opts.variant); // a bad name is a usage error before any thread is bothered
-    const mem = KernelMemory.create({
-      nrCpus: opts.cpus,
-      nrWorks: opts.cpus * worksPerCpu(opts.workload),
-      preemptRt: opts.preemptRt,
-      archHasIrqWorkInterrupt: opts.archHasIrqWorkInterrupt,
-      hz: opts.hz,
-    });
+    const race = opts.race;
+    const mem = KernelMemory.create(
+      {
+        nrCpus: opts.cpus,
+        nrWorks: opts.cpus * worksPerCpu(opts.workload),
+        preemptRt: opts.preemptRt,
+        archHasIrqWorkInterrupt: opts.archHasIrqWorkInterrupt,
+        hz: opts.hz,
+      },
+      race?.trace ? [traceRegion(opts.cpus)] : [],
+    );
     initPool(mem, poolLayout(opts.workload, opts.cpus, mem));
     const i32 = mem.i32;
 
@@ -117,6 +131,13 @@ export class Machine {
         seed: opts.seed,
         nohz: opts.nohz,
         failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
+        race: race && {
+          checks: true,
+          trace: race.trace,
+          chaos: race.chaos,
+          maxFindingsPerCheck: race.maxFindingsPerCheck,
+          stutter: race.stutter,
+        },
       };
       return this.pool.run(task).then(
         (r: CpuTaskResult) => {
@@ -134,12 +155,17 @@ export class Machine {
       await sleep(POLL_MS);
     }
     const watchdog = this.startWatchdog(mem, opts, fail);
+    const clock = monotonicClock();
+    const machineFindings: Violation[] = [];
+    const runStartNs = clock();
+    const liveness = race ? this.startLiveness(mem, race, runStartNs, clock, machineFindings) : undefined;
     const startNs = performance.now();
     if (!failure) {
+      mem.f64[H_RUN_START_F64 / 2] = runStartNs;
       Atomics.store(i32, H_PHASE, PHASE_RUNNING);
       Atomics.notify(i32, H_PHASE);
     }
-    await Promise.race([sleep(opts.durationMs), allSettled]);
+    await this.runFor(opts, mem, allSettled);
     const runMs = performance.now() - startNs;
 
     // Quiesce: stop the workload, let every list drain.
@@ -169,6 +195,7 @@ export class Machine {
     // Every CPU must come home; one that does not is stuck where the watchdog will see it.
     const finished = await Promise.race([allSettled.then(() => true), sleep(opts.stallMs + 2000).then(() => false)]);
     clearInterval(watchdog);
+    if (liveness) clearInterval(liveness);
     if (!finished) fail('a CPU did not stop after the run ended');
     if (failure) {
       if (!finished) await this.pool.destroy().catch(() => {});
@@ -177,10 +204,10 @@ export class Machine {
 
     const perCpu = collectCpuStats(mem, runMs * 1e6);
     const totals = totalsOf(perCpu);
-    const violations: Violation[] = [];
-    for (const r of results) if (r) violations.push(...r.violations);
+    // Seen by the machine itself: liveness during the run, then draining and accounting.
+    const machineSeen: Violation[] = [...machineFindings];
     if (!drained) {
-      violations.push({
+      machineSeen.push({
         check: 'liveness',
         cpu: -1,
         work: 0,
@@ -188,8 +215,17 @@ export class Machine {
         message: `the machine did not quiesce within ${opts.drainMs} ms: lists not empty or works still claimed`,
       });
     } else {
-      violations.push(...accountingViolations(mem, totals));
+      machineSeen.push(...accountingViolations(mem, totals));
     }
+    const violations: Violation[] = [];
+    for (const r of results) if (r) violations.push(...r.violations);
+    violations.push(...machineSeen);
+    // How often each check fired: the CPUs' own counts (they keep only the first few with a
+    // trace) plus everything the machine saw.
+    const counts: Record<string, number> = {};
+    for (const r of results) for (const [check, n] of Object.entries(r?.counts ?? {})) counts[check] = (counts[check] ?? 0) + n;
+    for (const v of machineSeen) counts[v.check] = (counts[v.check] ?? 0) + 1;
+    const firstAt = violations.map((v) => v.atMs).filter((t): t is number => t !== undefined);
     const warnings = results.flatMap((r) => (r ? r.warnings.map((what) => ({ cpu: r.cpu, what })) : []));
     return {
       options: opts,
@@ -203,8 +239,49 @@ export class Machine {
       executedPerSec: totals.executed / (runMs / 1000),
       maxClockSkewNs: Math.max(0, ...results.map((r) => Math.abs(r?.clockSkewNs ?? 0))),
       ok: violations.length === 0,
+      counts,
+      timeToFirstFindingMs: firstAt.length ? Math.min(...firstAt) : null,
       dump,
     };
+  }
+
+  /** Let the workload run for the duration; a race run with stopOnFirst ends at the first finding. */
+  private async runFor(opts: RunOptions, mem: KernelMemory, allSettled: Promise<unknown>): Promise<void> {
+    let done = false;
+    void allSettled.then(() => (done = true));
+    const endMs = performance.now() + opts.durationMs;
+    while (!done && performance.now() < endMs) {
+      if (opts.race?.stopOnFirst && Atomics.load(mem.i32, H_FINDINGS) > 0) return;
+      if (readPhase(mem.i32) === PHASE_ABORT) return;
+      await sleep(Math.min(10, Math.max(0, endMs - performance.now())));
+    }
+  }
+
+  /** The liveness scanner of race runs, every few ms from the main thread. */
+  private startLiveness(
+    mem: KernelMemory,
+    race: RaceOptions,
+    runStartNs: number,
+    clock: () => number,
+    out: Violation[],
+  ): NodeJS.Timeout {
+    const scanner = new LivenessScanner(mem, race.liveness);
+    return setInterval(() => {
+      const phase = readPhase(mem.i32);
+      if (phase !== PHASE_RUNNING && phase !== PHASE_QUIESCE) return;
+      for (const f of scanner.scan(performance.now())) {
+        Atomics.add(mem.i32, H_FINDINGS, 1);
+        out.push({
+          check: 'liveness',
+          cpu: f.cpu,
+          work: f.work,
+          context: '-',
+          message: f.message,
+          atMs: (clock() - runStartNs) / 1e6,
+          trace: race.trace ? [...formatTrace(mem, readTrace(mem, 12), runStartNs), '', ...stateDump(mem).split('\n')] : undefined,
+        });
+      }
+    }, LIVENESS_SCAN_MS);
   }
 
   /** Wake every CPU so that it looks at the run phase. */

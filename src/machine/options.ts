@@ -1,5 +1,7 @@
 /** Options of one machine run, with their defaults in one place. */
 import { availableParallelism } from 'node:os';
+import type { ChaosOptions } from '../race/chaos.js';
+import type { LivenessLimits } from '../race/liveness.js';
 import type { WorkloadSpec } from '../workload/spec.js';
 import { PRESETS, DEFAULT_WORKLOAD } from '../workload/spec.js';
 import { DEFAULT_VARIANT } from '../variants/index.js';
@@ -21,6 +23,21 @@ export interface RunOptions {
   drainMs: number;
   /** Test hook: make one CPU throw. */
   failCpu?: { cpu: number; afterMs: number };
+  /** Shadow checks (race runs, or `stress --check`); off when undefined. */
+  race?: RaceOptions;
+}
+
+export interface RaceOptions {
+  /** Trace rings, so that each finding shows every CPU's last events. */
+  trace: boolean;
+  /** Chaos at interrupt points; null for none (stress --check). */
+  chaos: ChaosOptions | null;
+  /** End the run at the first finding. */
+  stopOnFirst: boolean;
+  liveness: LivenessLimits;
+  maxFindingsPerCheck: number;
+  /** Stutter: every `everyMs` all CPUs idle for `idleMs`, so stranded work shows (null: off). */
+  stutter: { everyMs: number; idleMs: number } | null;
 }
 
 export function defaultRunOptions(): RunOptions {

@@ -1,6 +1,21 @@
 /** What the main thread sends each CPU worker, and what the worker sends back. */
 import type { MemoryHandle } from '../kernel/memory.js';
+import type { ChaosOptions } from '../race/chaos.js';
 import type { WorkloadSpec } from '../workload/spec.js';
+
+/** What a race run adds to a stress run, per CPU. */
+export interface RaceTaskOptions {
+  /** Shadow checks on (checks/). */
+  checks: boolean;
+  /** Per-CPU trace rings on (needs the memory's trace region). */
+  trace: boolean;
+  /** Chaos at interrupt points; null for none. */
+  chaos: ChaosOptions | null;
+  /** Findings kept with a trace per check and CPU (the rest are only counted). */
+  maxFindingsPerCheck: number;
+  /** Stutter (scftorture): every `everyMs` all CPUs stop the workload and idle for `idleMs`. */
+  stutter: { everyMs: number; idleMs: number } | null;
+}
 
 export interface CpuTask {
   handle: MemoryHandle;
@@ -11,20 +26,29 @@ export interface CpuTask {
   nohz: boolean;
   /** Test hook: this CPU throws after so many ms of running (a crashing CPU). */
   failAfterMs?: number;
+  race?: RaceTaskOptions;
 }
 
+/** A broken invariant: a violation in a stress run, a finding in a race run. */
 export interface Violation {
   check: string;
+  /** The CPU that saw it (-1: seen by the machine, not one CPU). */
   cpu: number;
   work: number;
   context: string;
   message: string;
+  /** When, since the run started (race runs). */
+  atMs?: number;
+  /** The last events of every CPU, merged in time order (race runs with trace). */
+  trace?: string[];
 }
 
 export interface CpuTaskResult {
   cpu: number;
   warnings: string[];
   violations: Violation[];
+  /** How often each check fired on this CPU (beyond the ones kept in `violations`). */
+  counts: Record<string, number>;
   /** Clock skew of this worker's calibrated clock against hrtime at the end, ns. */
   clockSkewNs: number;
 }

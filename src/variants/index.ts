@@ -5,6 +5,7 @@
  */
 import { Errors } from '../errors.js';
 import merged from './merged.js';
+import { MUTANTS } from './mutants/index.js';
 import v2 from './v2.js';
 import type { Variant } from './variant.js';
 
@@ -12,14 +13,28 @@ export const DEFAULT_VARIANT = 'merged';
 
 const VARIANTS: readonly Variant[] = [merged, v2];
 
+/** The real (non-mutant) variants, by name. */
 export function variantNames(): string[] {
   return VARIANTS.map((v) => v.name);
 }
 
+export function mutantNames(): string[] {
+  return MUTANTS.map((v) => v.name);
+}
+
+/** A variant or a mutant, by name (mutants are variants too: `--variant claim-load-store` works). */
 export function findVariant(name: string): Variant {
-  const v = VARIANTS.find((x) => x.name === name);
+  const v = VARIANTS.find((x) => x.name === name) ?? MUTANTS.find((x) => x.name === name);
   if (!v) throw Errors.unknownVariant(name, variantNames());
   return v;
 }
+
+export function findMutant(name: string): Variant {
+  const v = MUTANTS.find((x) => x.name === name);
+  if (!v) throw Errors.unknownMutant(name, mutantNames());
+  return v;
+}
+
+export { MUTANTS };
 
 export type { Variant } from './variant.js';

@@ -58,6 +58,7 @@ class V2Kernel extends Kernel {
     this.accountExecuted(work);
     this.callFunc(work);
     this.cpu.interruptPoint('irq_work_single:after-func');
+    this.hooks.singleClearBusy(this.cpu.id, work);
     Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
     this.cpu.interruptPoint('irq_work_single:after-clear-busy');
     if (!this.cfg.archHasIrqWorkInterrupt) this.rcuwaitWakeUp(work);

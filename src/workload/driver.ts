@@ -1,9 +1,14 @@
 /**
  * The workload driver of one CPU: picks a weighted random operation with this CPU's seeded
  * stream and performs it in the right context, through the kernel API only.
+ *
+ * With a sync-free weight the works become private to their home CPU (as a kmalloc'ed object
+ * is private to its owner): only the home queues them, syncs them, frees them (poisons, in the
+ * shadow state) and, after a short quarantine, re-initialises and reuses them.
  */
 import type { CpuRuntime } from '../cpu/runtime.js';
-import { W_ARG } from '../kernel/layout.js';
+import { ALLOC_FREED, ALLOC_LIVE, W_ALLOC_STATE, W_ARG, W_FLAGS, W_FREE_GEN, W_IRQWAIT, W_NEXT } from '../kernel/layout.js';
+import { TraceEvent } from '../race/trace.js';
 import type { Random } from '../util/random.js';
 import { FUNC_REQUEUE } from './callbacks.js';
 import type { PoolWork } from './pool.js';
@@ -12,12 +17,17 @@ import type { OperationWeights, WorkloadSpec } from './spec.js';
 const OPS = ['queueTask', 'queueHardirq', 'queueNmi', 'queueRemote', 'sync', 'syncFree'] as const;
 type Op = (typeof OPS)[number];
 
+/** How many freed works wait before the oldest is reused (KASAN's quarantine, in miniature). */
+const QUARANTINE = 2;
+
 export class WorkloadDriver {
   private readonly cumulative: number[];
   private readonly total: number;
-  private readonly all: PoolWork[];
+  /** Works this CPU may queue (all of the pool, or its own ones in private mode). */
+  private readonly candidates: PoolWork[];
   private readonly own: PoolWork[];
   private readonly nrCpus: number;
+  private readonly quarantine: PoolWork[] = [];
 
   constructor(
     private readonly rt: CpuRuntime,
@@ -28,8 +38,8 @@ export class WorkloadDriver {
     let sum = 0;
     this.cumulative = OPS.map((op) => (sum += (spec.weights as OperationWeights)[op]));
     this.total = sum;
-    this.all = [...pool];
     this.own = pool.filter((w) => w.home === rt.id);
+    this.candidates = spec.weights.syncFree > 0 ? this.own : [...pool];
     this.nrCpus = rt.mem.cfg.nrCpus;
   }
 
@@ -39,42 +49,106 @@ export class WorkloadDriver {
     return OPS[OPS.length - 1]!;
   }
 
-  /** A random work of the pool; asks a re-queueing callback for one re-queue. */
-  private anyWork(): number {
-    const w = this.all[this.rng.below(this.all.length)]!;
-    if (w.func === FUNC_REQUEUE) Atomics.store(this.rt.i32, this.rt.mem.node(w.work) + W_ARG, 1);
+  /** A random live work; asks a re-queueing callback for one re-queue. 0 if none is live. */
+  anyWork(): number {
+    const list = this.candidates;
+    if (list.length === 0) return 0;
+    const w = list[this.rng.below(list.length)]!;
+    const node = this.rt.mem.node(w.work);
+    if (Atomics.load(this.rt.i32, node + W_ALLOC_STATE) === ALLOC_FREED) return 0;
+    if (w.func === FUNC_REQUEUE) Atomics.store(this.rt.i32, node + W_ARG, 1);
     return w.work;
+  }
+
+  /** An NMI handler that queues a work, as perf does (used by chaos). */
+  nmi(): void {
+    const w = this.anyWork();
+    const k = this.rt.k;
+    this.rt.inNmi(() => {
+      if (w) k.irqWorkQueue(w);
+    });
   }
 
   /** One operation. */
   step(): void {
     const { rt } = this;
     const k = rt.k;
+    const trace = rt.trace;
     switch (this.pick()) {
-      case 'queueTask':
-        k.irqWorkQueue(this.anyWork());
+      case 'queueTask': {
+        const w = this.anyWork();
+        if (!w) break;
+        trace?.record(TraceEvent.queue, w);
+        k.irqWorkQueue(w);
         break;
+      }
       case 'queueHardirq': {
         const w = this.anyWork();
-        rt.inHardirq(() => k.irqWorkQueue(w));
+        if (!w) break;
+        rt.inHardirq(() => {
+          trace?.record(TraceEvent.queue, w);
+          k.irqWorkQueue(w);
+        });
         break;
       }
       case 'queueNmi': {
         const w = this.anyWork();
-        rt.inNmi(() => k.irqWorkQueue(w));
+        if (!w) break;
+        rt.inNmi(() => {
+          trace?.record(TraceEvent.queue, w);
+          k.irqWorkQueue(w);
+        });
         break;
       }
       case 'queueRemote': {
         const w = this.anyWork();
+        if (!w) break;
         let target = this.rng.below(this.nrCpus - 1);
         if (target >= rt.id) target++;
-        k.irqWorkQueueOn(w, this.nrCpus === 1 ? rt.id : target);
+        if (this.nrCpus === 1) target = rt.id;
+        trace?.record(TraceEvent.queueOn, w, target);
+        k.irqWorkQueueOn(w, target);
         break;
       }
-      case 'sync':
-      case 'syncFree':
-        if (this.own.length > 0) k.irqWorkSync(this.own[this.rng.below(this.own.length)]!.work);
+      case 'sync': {
+        const w = this.ownLiveWork();
+        if (w) k.irqWorkSync(w.work);
         break;
+      }
+      case 'syncFree': {
+        const w = this.ownLiveWork();
+        if (!w) break;
+        k.irqWorkSync(w.work);
+        this.free(w);
+        if (this.quarantine.length > QUARANTINE) this.reuse(this.quarantine.shift()!);
+        break;
+      }
     }
+  }
+
+  private ownLiveWork(): PoolWork | undefined {
+    if (this.own.length === 0) return undefined;
+    const w = this.own[this.rng.below(this.own.length)]!;
+    return Atomics.load(this.rt.i32, this.rt.mem.node(w.work) + W_ALLOC_STATE) === ALLOC_FREED ? undefined : w;
+  }
+
+  /** kfree(work): poison it in the shadow state; the kernel must not touch it from now on. */
+  private free(w: PoolWork): void {
+    const node = this.rt.mem.node(w.work);
+    Atomics.add(this.rt.i32, node + W_FREE_GEN, 1);
+    Atomics.store(this.rt.i32, node + W_ALLOC_STATE, ALLOC_FREED);
+    this.rt.trace?.record(TraceEvent.free, w.work);
+    this.quarantine.push(w);
+  }
+
+  /** kmalloc + init_irq_work() of the same memory: a new life for the work (counters kept). */
+  private reuse(w: PoolWork): void {
+    const i32 = this.rt.i32;
+    const node = this.rt.mem.node(w.work);
+    i32[node + W_NEXT] = 0;
+    Atomics.store(i32, node + W_IRQWAIT, 0);
+    Atomics.store(i32, node + W_ARG, 0);
+    Atomics.store(i32, node + W_FLAGS, w.flags);
+    Atomics.store(i32, node + W_ALLOC_STATE, ALLOC_LIVE);
   }
 }

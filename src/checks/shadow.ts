@@ -1,0 +1,34 @@
+/**
+ * Shadow bookkeeping of executions, shared by the sync check and the liveness scanner (so it is
+ * installed whenever checks are on, before the checks that read it):
+ *   W_INFLIGHT       executions between irq_work_single's start and its end
+ *   W_RUNNING_CLAIM  claim number of the execution that started last
+ *   W_OVERLAP_CLAIM  claim number of an execution that started while another was in flight
+ *   W_PASSED_CLAIM   claim number of the execution that last reached its BUSY clear
+ * An execution's claim number is W_CLAIMED when it starts: PENDING is still set then, so no
+ * newer claim can have succeeded, and the claimer counted before linking the work.
+ */
+import type { KernelHooks } from '../kernel/hooks.js';
+import { W_CLAIMED, W_INFLIGHT, W_OVERLAP_CLAIM, W_PASSED_CLAIM, W_RUNNING_CLAIM } from '../kernel/layout.js';
+import type { KernelMemory } from '../kernel/memory.js';
+
+export function shadowHooks(mem: KernelMemory): Partial<KernelHooks> {
+  const i32 = mem.i32;
+  // Claim number of each work's execution on this CPU (one work never nests with itself on a CPU).
+  const myClaim = new Int32Array(mem.layout.nrNodes);
+  return {
+    singleStart(_cpu, work) {
+      const n = mem.node(work);
+      const claim = Atomics.load(i32, n + W_CLAIMED);
+      myClaim[work] = claim;
+      if (Atomics.add(i32, n + W_INFLIGHT, 1) > 0) Atomics.store(i32, n + W_OVERLAP_CLAIM, claim);
+      Atomics.store(i32, n + W_RUNNING_CLAIM, claim);
+    },
+    singleClearBusy(_cpu, work) {
+      Atomics.store(i32, mem.node(work) + W_PASSED_CLAIM, myClaim[work]!);
+    },
+    singleEnd(_cpu, work) {
+      Atomics.sub(i32, mem.node(work) + W_INFLIGHT, 1);
+    },
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * sync: irq_work_sync() returns only once the work is idle.
+ *
+ * With concurrent re-queueing, "idle" is slippery (the kernel clears BUSY from whichever execution
+ * finishes with the flags unchanged, so overlapping executions of one work can clear it early).
+ * So the check only speaks when it is sure that BUSY stayed set through the whole sync:
+ * an execution R whose claim happened before the sync began has not yet reached its BUSY clear
+ * when the sync returns, no claim happened since R's, and no other execution of the work was
+ * still in flight when R started (so nobody else could have cleared BUSY in between).
+ *
+ * The shadow words it reads are kept by checks/shadow.ts.
+ */
+import {
+  W_CLAIMED,
+  W_INFLIGHT,
+  W_OVERLAP_CLAIM,
+  W_PASSED_CLAIM,
+  W_RUNNING_CLAIM,
+} from '../kernel/layout.js';
+import type { Check } from './check.js';
+
+export const sync: Check = {
+  name: 'sync',
+  invariant: 'irq_work_sync returns only when the work is idle',
+  hooks: ({ mem, report }) => {
+    const i32 = mem.i32;
+    let claimedAtSyncStart = 0;
+    return {
+      syncStart(_cpu, work) {
+        claimedAtSyncStart = Atomics.load(i32, mem.node(work) + W_CLAIMED);
+      },
+      syncEnd(_cpu, work) {
+        const n = mem.node(work);
+        const running = Atomics.load(i32, n + W_RUNNING_CLAIM);
+        if (running === 0 || running > claimedAtSyncStart) return;
+        if (Atomics.load(i32, n + W_PASSED_CLAIM) >= running) return;
+        if (Atomics.load(i32, n + W_INFLIGHT) === 0) return;
+        if (Atomics.load(i32, n + W_CLAIMED) !== running) return;
+        if (Atomics.load(i32, n + W_OVERLAP_CLAIM) === running) return;
+        report(
+          'sync',
+          work,
+          `irq_work_sync(work ${work}) returned while the callback of claim #${running}, queued before the sync began, ` +
+            `had not finished (BUSY was set all along)`,
+        );
+      },
+    };
+  },
+};

@@ -1,0 +1,79 @@
+/**
+ * The latency classes of DESIGN §6: which kind of work is queued how, and which path it takes to
+ * its callback. Each measuring CPU owns one work per class (one outstanding measurement per class,
+ * like cyclictest's one measurement per period).
+ *
+ * How non-RT is classified: without PREEMPT_RT a plain work takes exactly the path of a HARD_IRQ
+ * work (raised_list + self-IPI locally, call_single_queue + IPI remotely, run in hardirq), so the
+ * two "threaded" classes do not exist there and are not measured; the hard classes are measured
+ * with the same HARD_IRQ works on both configs. When RT is compared with non-RT, a threaded class
+ * is set against the hard class of the same locality: that is where the same plain work runs on a
+ * non-RT kernel, so the ratio is what the RT change costs a plain work.
+ */
+import { IRQ_WORK_HARD_IRQ, IRQ_WORK_LAZY } from '../kernel/flags.js';
+
+export type LatencyClassId = 'localHard' | 'localLazy' | 'localThreaded' | 'remoteHard' | 'remoteThreaded';
+
+export interface LatencyClass {
+  id: LatencyClassId;
+  /** Index of the class's work and histogram in the per-CPU blocks (fixed, config-independent). */
+  slot: number;
+  /** Human name, as printed. */
+  name: string;
+  /** Queued with irq_work_queue_on() on the next CPU (else irq_work_queue() on the own CPU). */
+  remote: boolean;
+  /** The work's flag bits (IRQ_WORK_HARD_IRQ, IRQ_WORK_LAZY or none). */
+  flags: number;
+  /** Only PREEMPT_RT has this class. */
+  rtOnly: boolean;
+  /** The non-RT class a plain work of this class falls into (for RT / non-RT ratios). */
+  nonRtCounterpart: LatencyClassId;
+}
+
+export const LATENCY_CLASSES: readonly LatencyClass[] = [
+  { id: 'localHard', slot: 0, name: 'local hard', remote: false, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'localHard' },
+  { id: 'localLazy', slot: 1, name: 'local lazy', remote: false, flags: IRQ_WORK_LAZY, rtOnly: false, nonRtCounterpart: 'localLazy' },
+  { id: 'localThreaded', slot: 2, name: 'local threaded', remote: false, flags: 0, rtOnly: true, nonRtCounterpart: 'localHard' },
+  { id: 'remoteHard', slot: 3, name: 'remote hard', remote: true, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'remoteHard' },
+  { id: 'remoteThreaded', slot: 4, name: 'remote threaded', remote: true, flags: 0, rtOnly: true, nonRtCounterpart: 'remoteHard' },
+];
+
+/** Number of class slots per CPU (histograms, works). */
+export const NR_CLASS_SLOTS = LATENCY_CLASSES.length;
+
+/** Classes measured on a configuration; the remote ones need a second CPU. */
+export function classesFor(preemptRt: boolean, nrCpus: number): LatencyClass[] {
+  return LATENCY_CLASSES.filter((c) => (preemptRt || !c.rtOnly) && (nrCpus > 1 || !c.remote));
+}
+
+export function classById(id: LatencyClassId): LatencyClass {
+  return LATENCY_CLASSES.find((c) => c.id === id)!;
+}
+
+/** The path from queue call to callback, in kernel terms. */
+export function classPath(c: LatencyClass, preemptRt: boolean): string {
+  switch (c.id) {
+    case 'localHard':
+      return 'irq_work_queue(HARD_IRQ) → raised_list → self-IPI → hardirq';
+    case 'localLazy':
+      return preemptRt
+        ? 'irq_work_queue(LAZY) → lazy_list → tick → wake irq_workd → irq_workd'
+        : 'irq_work_queue(LAZY) → lazy_list → tick (hardirq)';
+    case 'localThreaded':
+      return 'irq_work_queue(plain) → lazy_list → self-IPI → wake irq_workd → irq_workd';
+    case 'remoteHard':
+      return 'irq_work_queue_on(HARD_IRQ, next cpu) → call_single_queue → IPI → hardirq';
+    case 'remoteThreaded':
+      return 'irq_work_queue_on(plain, next cpu) → remote lazy_list + wakeup work → IPI → irq_workd';
+  }
+}
+
+/** Whether the callback runs in irq_workd (SCHED_FIFO 1) rather than hardirq. */
+export function runsInThread(c: LatencyClass, preemptRt: boolean): boolean {
+  return preemptRt && c.flags !== IRQ_WORK_HARD_IRQ;
+}
+
+/** cyclictest's P: column — the priority of the context the callback runs in (hardirq: 99). */
+export function classPriority(c: LatencyClass, preemptRt: boolean): number {
+  return runsInThread(c, preemptRt) ? 1 : 99;
+}

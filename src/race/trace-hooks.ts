@@ -1,0 +1,18 @@
+/** The kernel hooks that write the trace ring: one event per hook, nothing else. */
+import type { KernelHooks } from '../kernel/hooks.js';
+import { TraceEvent, type TraceRing } from './trace.js';
+
+export function traceHooks(ring: TraceRing): Partial<KernelHooks> {
+  return {
+    claim: (_cpu, work, ok, oldFlags) => ring.record(ok ? TraceEvent.claimOk : TraceEvent.claimFail, work, oldFlags),
+    listAdd: (_cpu, head, work) => ring.record(TraceEvent.listAdd, work, head),
+    listDelAll: (_cpu, head, first) => ring.record(TraceEvent.listDelAll, first, head),
+    ipiSent: (_cpu, target) => ring.record(TraceEvent.ipiSend, 0, target),
+    singleStart: (_cpu, work) => ring.record(TraceEvent.callbackStart, work),
+    singleClearBusy: (_cpu, work) => ring.record(TraceEvent.busyClear, work),
+    singleEnd: (_cpu, work) => ring.record(TraceEvent.callbackEnd, work),
+    syncStart: (_cpu, work) => ring.record(TraceEvent.syncStart, work),
+    syncEnd: (_cpu, work) => ring.record(TraceEvent.syncEnd, work),
+    irqWorkdWoken: () => ring.record(TraceEvent.wakeup, 0),
+  };
+}

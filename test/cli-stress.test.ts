@@ -1,0 +1,132 @@
+/**
+ * `irqwork stress` as a user runs it: the CLI in a child process. Bad input exits 2 with one line
+ * on stderr naming the flag (or the scenario field), no stack trace, and no process left behind;
+ * a good run exits 0 with the documented JSON. Spawning tsx costs about a second, so every child
+ * is started at once in beforeAll and the tests only look at what each one left.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const TSX = join(REPO, 'node_modules/.bin/tsx');
+/** Far longer than any of these runs needs on a loaded 2-core box; a child still alive then is hung. */
+const CHILD_TIMEOUT_MS = 45_000;
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tsx src/cli.ts ...args` from the repo root; killed (signal set) if it outlives the timeout. */
+function cli(args: string[]): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['src/cli.ts', ...args], { cwd: REPO, timeout: CHILD_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+const scratch = mkdtempSync(join(tmpdir(), 'irqwork-cli-'));
+const scenario = (name: string, text: string) => {
+  const path = join(scratch, name);
+  writeFileSync(path, text);
+  return path;
+};
+const badJson = scenario('bad.json', '{"weights": {"queueTask": 1,');
+const unknownField = scenario('unknown-field.json', JSON.stringify({ extends: 'local', wieghts: { sync: 1 } }));
+const negativeWeight = scenario('negative-weight.json', JSON.stringify({ weights: { queueRemote: -3 } }));
+
+/** [what, argv after `stress`, text the one stderr line must contain]. */
+const BAD_INPUT: Array<[string, string[], string[]]> = [
+  ['--cpus 0', ['--cpus', '0'], ['--cpus']],
+  ['--cpus -1', ['--cpus', '-1'], ['--cpus']],
+  ['--cpus=-1', ['--cpus=-1'], ['--cpus', '"-1"']],
+  ['--cpus abc', ['--cpus', 'abc'], ['--cpus', '"abc"']],
+  ['--cpus 100000', ['--cpus', '100000'], ['--cpus', '"100000"']],
+  ['--duration 0', ['--cpus', '1', '--duration', '0'], ['--duration', '"0"']],
+  ['--duration -5', ['--cpus', '1', '--duration', '-5'], ['--duration']],
+  ['--duration=-5', ['--cpus', '1', '--duration=-5'], ['--duration', '"-5"']],
+  ['--duration abc', ['--cpus', '1', '--duration', 'abc'], ['--duration', '"abc"']],
+  ['an unknown --variant', ['--cpus', '1', '--variant', 'nope'], ['--variant', '"nope"', 'merged, v2']],
+  ['an unknown --config', ['--cpus', '1', '--config', 'nope'], ['--config', '"nope"', 'rt, nort']],
+  ['an unknown --workload', ['--cpus', '1', '--workload', 'nope'], ['--workload', '"nope"']],
+  ['an unknown flag', ['--cpus', '1', '--bogus'], ['--bogus']],
+  ['a scenario file that is not JSON', ['--cpus', '1', '--workload', badJson], [badJson, 'cannot be read as JSON']],
+  ['a scenario with an unknown field', ['--cpus', '1', '--workload', unknownField], [unknownField, 'field "wieghts"']],
+  ['a scenario with a negative weight', ['--cpus', '1', '--workload', negativeWeight], [negativeWeight, 'field "weights.queueRemote"']],
+];
+
+const GOOD = ['stress', '--cpus', '2', '--duration', '0.5', '--json', '--seed', '7'];
+
+let badExits: Exit[];
+let goodExit: Exit;
+let helpExit: Exit;
+
+beforeAll(async () => {
+  // --cpus 1 in most bad cases: if validation ever let one through, it would run one short thread,
+  // not all cores for the default 5 s.
+  [goodExit, helpExit, ...badExits] = await Promise.all([
+    cli(GOOD),
+    cli(['stress', '--help']),
+    ...BAD_INPUT.map(([, argv]) => cli(['stress', ...argv])),
+  ]);
+}, 90_000);
+
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+describe('irqwork stress: bad input exits 2 with one line naming the flag or field', () => {
+  it.each(BAD_INPUT.map((c, i) => [...c, i] as const))('%s', (_what, _argv, mentions, i) => {
+    const exit = badExits[i]!;
+    // Exited on its own (not killed by the timeout): nothing left running.
+    expect(exit.signal).toBeNull();
+    expect(exit.code, exit.stderr).toBe(2);
+    expect(exit.stdout).toBe('');
+    const lines = exit.stderr.split('\n').filter((l) => l !== '');
+    expect(lines, exit.stderr).toHaveLength(1);
+    expect(exit.stderr).not.toMatch(/^\s+at /m);
+    for (const text of mentions) expect(lines[0]).toContain(text);
+  });
+});
+
+describe('irqwork stress: good runs', () => {
+  it('--help exits 0 and prints the usage with every flag', () => {
+    expect(helpExit.signal).toBeNull();
+    expect(helpExit.code, helpExit.stderr).toBe(0);
+    expect(helpExit.stdout).toMatch(/^usage: irqwork stress/);
+    for (const flag of ['--cpus', '--config', '--variant', '--duration', '--workload', '--seed', '--hz', '--json']) {
+      expect(helpExit.stdout).toContain(flag);
+    }
+  });
+
+  it('--cpus 2 --duration 0.5 --json --seed 7 exits 0 with the documented JSON', () => {
+    expect(goodExit.signal).toBeNull();
+    expect(goodExit.code, goodExit.stderr).toBe(0);
+    const out = JSON.parse(goodExit.stdout) as Record<string, unknown>;
+
+    expect(out.command).toBe('stress');
+    expect(out.config).toMatchObject({ cpus: 2, config: 'rt', variant: 'merged', durationS: 0.5, workload: 'mixed', seed: 7 });
+
+    const totals = out.totals as Record<string, number>;
+    for (const key of ['queueCalls', 'claimed', 'executed', 'ipisSent', 'irqWorkdWakeups', 'ticks']) {
+      expect(typeof totals[key], key).toBe('number');
+    }
+    expect(totals.executed).toBeGreaterThan(0);
+    expect(totals.claimed).toBe(totals.executed);
+
+    const perCpu = out.perCpu as Array<Record<string, number>>;
+    expect(perCpu).toHaveLength(2);
+    expect(perCpu.map((c) => c.cpu)).toEqual([0, 1]);
+    expect(out.violations).toEqual([]);
+    expect(out.ok).toBe(true);
+  });
+});
