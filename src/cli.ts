@@ -3,10 +3,12 @@
  * Exit codes: 0 clean, 1 violation / finding, 2 bad usage, 3 internal failure.
  */
 import { InternalError, UsageError } from './errors.js';
+import { raceCommand } from './cli/race.js';
 import { stressCommand } from './cli/stress.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   stress: { run: stressCommand, summary: 'many CPUs hammering the irq_work API; accounting check' },
+  race: { run: raceCommand, summary: 'race hunt: shadow checks, chaos, traces, reproducible findings; mutant self-test' },
 };
 
 function usage(): string {

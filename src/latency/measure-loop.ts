@@ -2,7 +2,9 @@
  * The measuring loop of one CPU, in task context: every `intervalNs`, for each class, queue the
  * CPU's work of that class (locally, or on the next CPU for remote classes) — but only once the
  * previous measurement of that class has finished (one outstanding per class; a class that is
- * still busy at its turn skips the period, as a late cyclictest thread does).
+ * still busy at its turn skips the period, as a late cyclictest thread does), only in the class's
+ * windows (classes.ts: the lazy class is measured apart), and never while a work whose list it
+ * would share is still pending (a safety net for windows the OS stretched).
  *
  * Between turns the CPU either spins through interrupt points (`busy`: a running task, so an IPI
  * is taken at the next interrupt point) or idles (`idle`: CpuRuntime.idle, Atomics.wait with the
@@ -11,7 +13,8 @@
  */
 import { PHASE_RUNNING, readPhase } from '../cpu/phase.js';
 import type { CpuRuntime } from '../cpu/runtime.js';
-import type { LatencyClass } from './classes.js';
+import { tickPeriodNs } from '../kernel/config.js';
+import { classById, LAZY_GUARD_TICKS, WINDOW_TICKS, type LatencyClass } from './classes.js';
 import { classWork } from './pool.js';
 
 export type TargetMode = 'busy' | 'idle';
@@ -25,26 +28,59 @@ export interface MeasurePlan {
 /** Interrupt points passed between two looks at the clock while spinning. */
 const SPIN_POINTS = 32;
 
+/** Works that must be idle before `c` is queued by `cpu`: those it would share lazy_list with. */
+function blockersOf(rt: CpuRuntime, c: LatencyClass, target: number, previous: number): number[] {
+  const work = (cpu: number, id: LatencyClass['id']) => classWork(rt.mem, cpu, classById(id).slot);
+  switch (c.id) {
+    case 'localLazy':
+      return [work(rt.id, 'localHard'), work(rt.id, 'localThreaded'), ...(previous !== rt.id ? [work(previous, 'remoteThreaded')] : [])];
+    case 'localHard':
+    case 'localThreaded':
+      return [work(rt.id, 'localLazy')];
+    case 'remoteThreaded':
+      return [work(target, 'localLazy')];
+    case 'remoteHard':
+      return [];
+  }
+}
+
 export function runMeasureLoop(rt: CpuRuntime, plan: MeasurePlan): void {
   const { k, cpu, i32 } = rt;
   const nrCpus = rt.mem.cfg.nrCpus;
   const target = (rt.id + 1) % nrCpus;
+  const previous = (rt.id + nrCpus - 1) % nrCpus;
+  const tickNs = tickPeriodNs(rt.mem.cfg);
+  const windowNs = WINDOW_TICKS * tickNs;
+  const lazyGuardNs = LAZY_GUARD_TICKS * tickNs;
   const m = plan.classes.length;
   const works = plan.classes.map((c) => classWork(rt.mem, rt.id, c.slot));
   const remote = plan.classes.map((c) => c.remote);
+  const windows = plan.classes.map((c) => c.window);
+  const blockers = plan.classes.map((c) => blockersOf(rt, c, target, previous));
   const due = new Float64Array(m);
   const startNs = cpu.nowNs();
   for (let j = 0; j < m; j++) due[j] = startNs + ((j * nrCpus + rt.id) / (nrCpus * m)) * plan.intervalNs;
+
+  const mayQueue = (j: number, now: number): boolean => {
+    const window = windows[j];
+    if (window !== 'any') {
+      const inLazyWindow = Math.floor(now / windowNs) % 2 === 0;
+      if (window === 'main' && inLazyWindow) return false;
+      if (window === 'lazy' && (!inLazyWindow || windowNs - (now % windowNs) < lazyGuardNs)) return false;
+    }
+    if (k.irqWorkIsBusy(works[j]!)) return false;
+    for (const w of blockers[j]!) if (k.irqWorkIsBusy(w)) return false;
+    return true;
+  };
 
   while (readPhase(i32) === PHASE_RUNNING) {
     let nextDueNs = Infinity;
     for (let j = 0; j < m; j++) {
       const now = cpu.nowNs();
       if (now >= due[j]!) {
-        const work = works[j]!;
-        if (!k.irqWorkIsBusy(work)) {
-          if (remote[j]) k.irqWorkQueueOn(work, target);
-          else k.irqWorkQueue(work);
+        if (mayQueue(j, now)) {
+          if (remote[j]) k.irqWorkQueueOn(works[j]!, target);
+          else k.irqWorkQueue(works[j]!);
           // The interrupt an IPI raises is taken right after the instruction that raised it.
           rt.interruptPoint();
         }
