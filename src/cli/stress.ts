@@ -9,6 +9,7 @@ import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
 import { percent, table } from './table.js';
+import { DEFAULT_LIVENESS } from '../race/liveness.js';
 
 export const STRESS_FLAGS: Options = {
   cpus: { type: 'string' },
@@ -20,6 +21,7 @@ export const STRESS_FLAGS: Options = {
   hz: { type: 'string' },
   'periodic-tick': { type: 'boolean' },
   'arch-no-irq-work': { type: 'boolean' },
+  check: { type: 'boolean' },
   json: { type: 'boolean' },
 };
 
@@ -38,6 +40,7 @@ work was executed exactly once.
   --hz N              timer ticks per second, 10..10000 (default 1000)
   --periodic-tick     never stop the tick in idle (no NO_HZ)
   --arch-no-irq-work  the arch has no irq_work self-IPI: the tick runs the raised list
+  --check             shadow checks and traces on (as in 'irqwork race', without chaos)
   --json              one JSON object on stdout
 
 exit: 0 clean, 1 violation found, 2 bad usage, 3 internal failure (crash, hang)`;
@@ -56,6 +59,9 @@ export function runOptionsFromFlags(values: Record<string, string | boolean | un
     hz: intFlag('hz', values.hz, d.hz, 10, 10_000),
     nohz: !values['periodic-tick'],
     archHasIrqWorkInterrupt: !values['arch-no-irq-work'],
+    race: values.check
+      ? { trace: true, chaos: null, stopOnFirst: false, liveness: DEFAULT_LIVENESS, maxFindingsPerCheck: 3, stutter: null }
+      : undefined,
   };
 }
 
@@ -90,6 +96,7 @@ export function configJson(o: RunOptions): Record<string, unknown> {
     hz: o.hz,
     nohz: o.nohz,
     archHasIrqWorkInterrupt: o.archHasIrqWorkInterrupt,
+    checks: o.race !== undefined,
   };
 }
 
@@ -104,6 +111,7 @@ export function stressJson(r: RunResult): Record<string, unknown> {
     maxClockSkewNs: Math.round(r.maxClockSkewNs),
     perCpu: r.perCpu,
     violations: r.violations,
+    ...(r.options.race ? { checkCounts: r.counts } : {}),
     warnings: r.warnings,
     ok: r.ok,
     ...(r.dump ? { dump: r.dump } : {}),
