@@ -71,34 +71,34 @@ describe('parseScenario: what a valid scenario becomes', () => {
 });
 
 describe('parseScenario: every error names the field', () => {
-  const cases: Array<[string, unknown, string]> = [
-    ['null', null, '(top level)'],
-    ['an array', [], '(top level)'],
-    ['a string', 'mixed', '(top level)'],
-    ['an unknown top-level field', { wieghts: {} }, 'wieghts'],
-    ['an unknown preset in extends', { extends: 'nope' }, 'extends'],
-    ['a non-string extends', { extends: 3 }, 'extends'],
-    ['weights that are not an object', { weights: [1, 2] }, 'weights'],
-    ['an unknown weight', { weights: { queueBogus: 1 } }, 'weights.queueBogus'],
-    ['a negative weight', { weights: { queueTask: -1 } }, 'weights.queueTask'],
-    ['a weight given as a string', { weights: { sync: '1' } }, 'weights.sync'],
-    ['a weight above 1e6', { weights: { queueNmi: 1e6 + 1 } }, 'weights.queueNmi'],
-    ['an infinite weight', { weights: { queueRemote: Infinity } }, 'weights.queueRemote'],
-    ['all weights zero', { weights: { queueTask: 0, queueHardirq: 0, queueNmi: 0, queueRemote: 0, sync: 0, syncFree: 0 } }, 'weights'],
-    ['works that are not an object', { works: 4 }, 'works'],
-    ['an unknown kind of work', { works: { nmi: 1 } }, 'works.nmi'],
-    ['a fractional work count', { works: { plain: 1.5 } }, 'works.plain'],
-    ['a negative work count', { works: { lazy: -1 } }, 'works.lazy'],
-    ['too many works', { works: { hard: 1025 } }, 'works.hard'],
-    ['no works at all', { works: { plain: 0, lazy: 0, hard: 0 } }, 'works'],
-    ['maySleepShare above 1', { maySleepShare: 1.5 }, 'maySleepShare'],
-    ['a negative requeueShare', { requeueShare: -0.1 }, 'requeueShare'],
-    ['shares adding up to more than 1', { maySleepShare: 0.6, requeueShare: 0.6 }, 'requeueShare'],
-    ['idleChance given as a string', { idleChance: '0.1' }, 'idleChance'],
-    ['idleUs above 1e6', { idleUs: 2e6 }, 'idleUs'],
+  const cases: Array<[string, string, unknown]> = [
+    ['null', '(top level)', null],
+    ['an array', '(top level)', []],
+    ['a string', '(top level)', 'mixed'],
+    ['an unknown top-level field', 'wieghts', { wieghts: {} }],
+    ['an unknown preset in extends', 'extends', { extends: 'nope' }],
+    ['a non-string extends', 'extends', { extends: 3 }],
+    ['weights that are not an object', 'weights', { weights: [1, 2] }],
+    ['an unknown weight', 'weights.queueBogus', { weights: { queueBogus: 1 } }],
+    ['a negative weight', 'weights.queueTask', { weights: { queueTask: -1 } }],
+    ['a weight given as a string', 'weights.sync', { weights: { sync: '1' } }],
+    ['a weight above 1e6', 'weights.queueNmi', { weights: { queueNmi: 1e6 + 1 } }],
+    ['an infinite weight', 'weights.queueRemote', { weights: { queueRemote: Infinity } }],
+    ['all weights zero', 'weights', { weights: { queueTask: 0, queueHardirq: 0, queueNmi: 0, queueRemote: 0, sync: 0, syncFree: 0 } }],
+    ['works that are not an object', 'works', { works: 4 }],
+    ['an unknown kind of work', 'works.nmi', { works: { nmi: 1 } }],
+    ['a fractional work count', 'works.plain', { works: { plain: 1.5 } }],
+    ['a negative work count', 'works.lazy', { works: { lazy: -1 } }],
+    ['too many works', 'works.hard', { works: { hard: 1025 } }],
+    ['no works at all', 'works', { works: { plain: 0, lazy: 0, hard: 0 } }],
+    ['maySleepShare above 1', 'maySleepShare', { maySleepShare: 1.5 }],
+    ['a negative requeueShare', 'requeueShare', { requeueShare: -0.1 }],
+    ['shares adding up to more than 1', 'requeueShare', { maySleepShare: 0.6, requeueShare: 0.6 }],
+    ['idleChance given as a string', 'idleChance', { idleChance: '0.1' }],
+    ['idleUs above 1e6', 'idleUs', { idleUs: 2e6 }],
   ];
 
-  it.each(cases)('%s is rejected, naming "%s"', (_what, raw, field) => {
+  it.each(cases)('%s is rejected, naming "%s"', (_what, field, raw) => {
     const e = scenarioError(raw);
     expect(e.message).toContain(`field "${field}"`);
     expect(e.message).toContain(FILE);

@@ -8,10 +8,11 @@ import { context } from './context.js';
 import { exactlyOnce } from './exactly-once.js';
 import { irqsOff } from './irqs-off.js';
 import { oneList } from './one-list.js';
+import { rcu } from './rcu.js';
 import { sync } from './sync.js';
 import { useAfterFree } from './use-after-free.js';
 
-export const CPU_CHECKS: readonly Check[] = [oneList, exactlyOnce, context, irqsOff, sync, useAfterFree];
+export const CPU_CHECKS: readonly Check[] = [oneList, exactlyOnce, context, irqsOff, sync, useAfterFree, rcu];
 
 /** Every check name with its invariant, for the report (CPU checks first, then machine-side ones). */
 export const ALL_CHECKS: ReadonlyArray<{ name: string; invariant: string }> = [

@@ -29,8 +29,12 @@ import {
   CPU_NMI_NESTING,
   CPU_ONLINE,
   CPU_PREEMPT_COUNT,
+  CPU_RCU_NESTING,
+  CPU_RCU_QS,
+  CPU_RCU_READER_SEQ,
   CPU_TASK_STATE,
   CPU_TICK_STOPPED,
+  H_RCU_SEQ,
   IPI_CALL_FUNCTION_SINGLE,
   IPI_IRQ_WORK,
   IPI_RESCHEDULE,
@@ -137,14 +141,16 @@ export class SimCpu implements KernelCpu {
     this.irqsOff = wasOff;
     this.publishContext();
   }
-  /** irq_enter(): hardirqs run with irqs off. Returns what localIrqRestore needs. */
+  /** irq_enter(): hardirqs run with irqs off, and are RCU readers. Returns what hardirqExit needs. */
   hardirqEnter(): boolean {
     const was = this.localIrqSave();
     this.hardirqNesting++;
     this.publishContext();
+    this.rcuReadLock();
     return was;
   }
   hardirqExit(wasOff: boolean): void {
+    this.rcuReadUnlock();
     this.hardirqNesting--;
     this.localIrqRestore(wasOff);
   }
@@ -154,12 +160,44 @@ export class SimCpu implements KernelCpu {
     this.irqsOff = true;
     this.nmiNesting++;
     this.publishContext();
+    this.rcuReadLock();
     return was;
   }
   nmiExit(wasOff: boolean): void {
+    this.rcuReadUnlock();
     this.nmiNesting--;
     this.irqsOff = wasOff;
     this.publishContext();
+  }
+
+  // ── RCU read side (the grace-period side is kernel/rcu.ts) ────────────────────
+  private rcuNesting = 0;
+
+  /**
+   * rcu_read_lock(). The outermost reader publishes its nesting first and its sequence number
+   * second, with MAX in between, so that the rcu check never compares a stale number: a grace
+   * period that sees the nesting sees either MAX or the true number.
+   */
+  rcuReadLock(): void {
+    const i32 = this.i32;
+    if (this.rcuNesting++ === 0) {
+      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, 0x7fffffff);
+      Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
+      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, Atomics.add(i32, H_RCU_SEQ, 1));
+    } else {
+      Atomics.store(i32, this.base + CPU_RCU_NESTING, this.rcuNesting);
+    }
+  }
+
+  /** rcu_read_unlock(): leaving the outermost reader is a quiescent state. */
+  rcuReadUnlock(): void {
+    Atomics.store(this.i32, this.base + CPU_RCU_NESTING, --this.rcuNesting);
+    if (this.rcuNesting === 0) Atomics.add(this.i32, this.base + CPU_RCU_QS, 1);
+  }
+
+  /** rcu_note_context_switch() / rcu_idle_enter(): a quiescent state, if no reader is open. */
+  rcuNoteQs(): void {
+    if (this.rcuNesting === 0) Atomics.add(this.i32, this.base + CPU_RCU_QS, 1);
   }
   /** Context switch between the workload task, irq_workd and idle (-1). */
   switchTo(kind: number): number {

@@ -60,6 +60,10 @@ export interface KernelCpu {
   /** wake_up_process(task): returns whether the task was woken (it was not running). */
   wakeUpProcess(task: TaskRef): boolean;
 
+  /** rcu_read_lock() / rcu_read_unlock() of the running context (the nesting lives with the CPU). */
+  rcuReadLock(): void;
+  rcuReadUnlock(): void;
+
   /** might_sleep(): complain (once) when called where sleeping is not allowed. */
   mightSleep(where: string): void;
 

@@ -27,6 +27,8 @@ export interface KernelHooks {
   /** irq_work_sync() entered / returned. */
   syncStart(cpu: number, work: number): void;
   syncEnd(cpu: number, work: number): void;
+  /** synchronize_rcu() is about to return; `gpSeq` is the grace period's number (H_RCU_SEQ). */
+  gracePeriodEnd(cpu: number, gpSeq: number): void;
   /** wake_up_process() on an irq_workd thread actually woke it. */
   irqWorkdWoken(cpu: number): void;
 }
@@ -46,6 +48,7 @@ export const NO_HOOKS: KernelHooks = {
   ipiSent: nothing,
   syncStart: nothing,
   syncEnd: nothing,
+  gracePeriodEnd: nothing,
   irqWorkdWoken: nothing,
 };
 

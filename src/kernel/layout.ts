@@ -16,7 +16,8 @@
  *          │   line 3  ipiPending, idlePolling     senders set bits; owner clears      │
  *          │   line 4  context and sched state     owner writes (others read in dumps) │
  *          │             context, nmi/hardirq nesting, irqs-off, preempt count,          │
- *          │             tick stopped, task state, irq_workd state, online, progress     │
+ *          │             tick stopped, task state, irq_workd state, online, progress,    │
+ *          │             ticks, RCU nesting / quiescent states / reader sequence         │
  *          │   line 5-6  counters, 16 × float64    owner writes, main reads after stop │
  *          ├──────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 1 block … CPU n-1 block                                               │
@@ -58,6 +59,8 @@ export const H_BARRIER = 7;
 export const H_RUN_START_F64 = 8;
 /** Findings reported so far (race runs stop early on the first with --stop-on-first). */
 export const H_FINDINGS = 10;
+/** RCU sequence: readers and grace periods take numbers from it, so the rcu check can order them. */
+export const H_RCU_SEQ = 11;
 export const HEADER_LINES = 1;
 
 export const CONFIG_BIT_PREEMPT_RT = 1;
@@ -89,6 +92,12 @@ export const CPU_ONLINE = STATE_LINE + 8;
 export const CPU_PROGRESS = STATE_LINE + 9;
 /** Ticks taken, for liveness checks measured in the CPU's own time. */
 export const CPU_TICKS = STATE_LINE + 10;
+/** RCU read-side nesting of this CPU (rcu_read_lock sections, hardirqs and NMIs count as readers). */
+export const CPU_RCU_NESTING = STATE_LINE + 11;
+/** Quiescent states passed (bumped when the outermost reader ends, at idle and at preemption points). */
+export const CPU_RCU_QS = STATE_LINE + 12;
+/** Sequence number (H_RCU_SEQ) taken when the current outermost reader began; MAX while it is being set. */
+export const CPU_RCU_READER_SEQ = STATE_LINE + 13;
 /** First word of the counter lines (float64 slots, see Counter). */
 export const CPU_COUNTERS = 5 * WORDS_PER_LINE;
 export const CPU_BLOCK_LINES = 7;

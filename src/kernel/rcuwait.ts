@@ -4,9 +4,9 @@
  */
 import { taskFromWord, taskToWord, TASK_RUNNING } from './cpu.js';
 import { W_IRQWAIT } from './layout.js';
-import { Llist } from './llist.js';
+import { Rcu } from './rcu.js';
 
-export abstract class Rcuwait extends Llist {
+export abstract class Rcuwait extends Rcu {
   /** rcuwait_wait_event(w, condition, state): sleep until `condition()` holds. */
   rcuwaitWaitEvent(work: number, condition: () => boolean, state: number): void {
     const slot = this.nodeWord(work, W_IRQWAIT);

@@ -2,7 +2,7 @@
  * kernel/smpboot.c's smpboot_thread_fn(), the loop of every per-CPU hotplug thread, here
  * specialised to irq_workd (thread_should_run = irq_workd_should_run, thread_fn = run_irq_workd).
  *
- * `Kernel` is the top of the model's class chain (base → llist → rcuwait → smp → irq_work →
+ * `Kernel` is the top of the model's class chain (base → llist → rcu → rcuwait → smp → irq_work →
  * smpboot); a variant extends it and overrides only the functions that differ.
  */
 import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './cpu.js';

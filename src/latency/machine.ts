@@ -24,8 +24,9 @@ import type { LatencyOptions } from './options.js';
 import { initLatencyWorks, latencyWorks } from './pool.js';
 import { collectRun, type LatencyRun } from './result.js';
 import type { CpuLatencyResult, CpuLatencyTask } from './task.js';
+import { workerFile, type WorkerLoader } from './worker-bundle.js';
 
-export const LATENCY_WORKER_FILE = fileURLToPath(new URL('../../workers/latency-worker.ts', import.meta.url));
+export const LATENCY_WORKER_TS = fileURLToPath(new URL('../../workers/latency-worker.ts', import.meta.url));
 const POLL_MS = 2;
 /** How long a finished run may take for its CPUs to come home. */
 const STOP_TIMEOUT_MS = 10_000;
@@ -38,18 +39,21 @@ export class LatencyMachine {
   private constructor(
     readonly threads: number,
     readonly pool: Piscina,
+    /** How the worker code was loaded (worker-bundle.ts). */
+    readonly loader: WorkerLoader,
   ) {}
 
   /** Starts the worker threads (once; runs with this many CPUs reuse them). */
   static start(threads: number): LatencyMachine {
+    const worker = workerFile(LATENCY_WORKER_TS);
     const pool = new Piscina({
-      filename: LATENCY_WORKER_FILE,
+      filename: worker.filename,
       minThreads: threads,
       maxThreads: threads,
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
     });
-    return new LatencyMachine(threads, pool);
+    return new LatencyMachine(threads, pool, worker.loader);
   }
 
   async close(): Promise<void> {

@@ -4,6 +4,7 @@
  * and add it to the list below.
  */
 import { Errors } from '../errors.js';
+import current from './current.js';
 import merged from './merged.js';
 import { MUTANTS } from './mutants/index.js';
 import v2 from './v2.js';
@@ -11,7 +12,7 @@ import type { Variant } from './variant.js';
 
 export const DEFAULT_VARIANT = 'merged';
 
-const VARIANTS: readonly Variant[] = [merged, v2];
+const VARIANTS: readonly Variant[] = [merged, v2, current];
 
 /** The real (non-mutant) variants, by name. */
 export function variantNames(): string[] {

@@ -28,6 +28,9 @@ export class WorkloadDriver {
   private readonly own: PoolWork[];
   private readonly nrCpus: number;
   private readonly quarantine: PoolWork[] = [];
+  /** The work this CPU is syncing in order to free it: its owner must not queue it meanwhile
+   *  (not even from an NMI that hits inside the sync), or the free would be the owner's own bug. */
+  private dying = 0;
 
   constructor(
     private readonly rt: CpuRuntime,
@@ -55,7 +58,7 @@ export class WorkloadDriver {
     if (list.length === 0) return 0;
     const w = list[this.rng.below(list.length)]!;
     const node = this.rt.mem.node(w.work);
-    if (Atomics.load(this.rt.i32, node + W_ALLOC_STATE) === ALLOC_FREED) return 0;
+    if (w.work === this.dying || Atomics.load(this.rt.i32, node + W_ALLOC_STATE) === ALLOC_FREED) return 0;
     if (w.func === FUNC_REQUEUE) Atomics.store(this.rt.i32, node + W_ARG, 1);
     return w.work;
   }
@@ -118,8 +121,10 @@ export class WorkloadDriver {
       case 'syncFree': {
         const w = this.ownLiveWork();
         if (!w) break;
+        this.dying = w.work;
         k.irqWorkSync(w.work);
         this.free(w);
+        this.dying = 0;
         if (this.quarantine.length > QUARANTINE) this.reuse(this.quarantine.shift()!);
         break;
       }
