@@ -25,6 +25,7 @@ import { Random } from '../src/util/random.js';
 import { findVariant } from '../src/variants/index.js';
 import { registerCallbacks } from '../src/workload/callbacks.js';
 import { WorkloadDriver } from '../src/workload/driver.js';
+import { HotplugDriver } from '../src/workload/hotplug.js';
 import { poolLayout } from '../src/workload/pool.js';
 
 export default function runCpu(task: CpuTask): CpuTaskResult {
@@ -37,9 +38,9 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
   const race = task.race;
 
   let rt: CpuRuntime | undefined;
-  const report = (check: string, work: number, message: string): void => {
+  const report = (check: string, work: number, message: string, info = false): void => {
     counts[check] = (counts[check] ?? 0) + 1;
-    Atomics.add(i32, H_FINDINGS, 1);
+    if (!info) Atomics.add(i32, H_FINDINGS, 1);
     if (counts[check]! > (race?.maxFindingsPerCheck ?? 20)) return;
     const startNs = mem.f64[H_RUN_START_F64 / 2]!;
     violations.push({
@@ -50,6 +51,7 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
       message,
       atMs: startNs > 0 ? (clock() - startNs) / 1e6 : 0,
       trace: race?.trace ? formatTrace(mem, readTrace(mem, 12), startNs) : undefined,
+      ...(info ? { info } : {}),
     });
   };
   const env = {
@@ -89,6 +91,12 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
       if (readPhase(i32) === PHASE_RUNNING) driver.nmi();
     });
   const idleNs = task.spec.idleUs * 1000;
+  const hotplug = task.hotplug
+    ? new HotplugDriver(rt, new Random(task.seed ^ 0x407, task.cpu), task.hotplug, (work, message) =>
+        report('stranded', work, message, true),
+      )
+    : null;
+  if (hotplug) driver.hotplug = true;
 
   // Start barrier: count in, then wait for the main thread to open the run.
   Atomics.add(i32, H_BARRIER, 1);
@@ -108,6 +116,7 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
         rt.idle(() => readPhase(i32) !== PHASE_RUNNING, nextStutterNs + stutter!.idleMs * 1e6);
         nextStutterNs += stutter!.everyMs * 1e6;
       }
+      hotplug?.maybeCycle();
       if (failAtNs !== Infinity && clock() >= failAtNs) throw new Error(`injected failure on cpu${task.cpu}`);
     }
     // Quiesce: no more operations; keep taking interrupts (and ticks) until the lists drain.

@@ -15,11 +15,12 @@ import { useAfterFree } from './use-after-free.js';
 export const CPU_CHECKS: readonly Check[] = [oneList, exactlyOnce, context, irqsOff, sync, useAfterFree, rcu];
 
 /** Every check name with its invariant, for the report (CPU checks first, then machine-side ones). */
-export const ALL_CHECKS: ReadonlyArray<{ name: string; invariant: string }> = [
+export const ALL_CHECKS: ReadonlyArray<{ name: string; invariant: string; info?: boolean }> = [
   ...CPU_CHECKS.map((c) => ({ name: c.name, invariant: c.invariant })),
   { name: 'liveness', invariant: 'no work stays pending (or BUSY) while its CPU keeps running' },
   { name: 'accounting', invariant: 'after quiescing, claimed == executed for every work' },
   { name: 'kernel-warning', invariant: 'no WARN_ON_ONCE / BUG_ON of the kernel code fires' },
+  { name: 'stranded', invariant: 'RT lazy work left on a CPU going offline (known, accepted: reported only)', info: true },
 ];
 
 export type { Check, CheckEnv } from './check.js';

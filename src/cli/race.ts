@@ -10,6 +10,7 @@ import { Machine, type RunResult } from '../machine/machine.js';
 import { defaultRunOptions, type RaceOptions, type RunOptions } from '../machine/options.js';
 import { DEFAULT_CHAOS } from '../race/chaos.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
+import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
 import { randomSeed } from '../util/random.js';
 import { DEFAULT_VARIANT, findMutant, MUTANTS, mutantNames, variantNames } from '../variants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
@@ -27,6 +28,7 @@ const FLAGS: Options = {
   hz: { type: 'string' },
   'stop-on-first': { type: 'boolean' },
   'no-chaos': { type: 'boolean' },
+  hotplug: { type: 'boolean' },
   mutants: { type: 'string' },
   mutant: { type: 'string' },
   'budget-per': { type: 'string' },
@@ -51,6 +53,8 @@ reruns them (same seed: same per-CPU random choices; the OS still varies the rea
   --hz N              timer ticks per second (default 1000)
   --stop-on-first     end at the first finding
   --no-chaos          no delays, NMIs or tick jitter (checks only)
+  --hotplug           CPU hotplug phase (RT lazy work stranded on a CPU going offline is
+                      reported as 'stranded', known and accepted, without failing the run)
   --json              one JSON object on stdout
 
   --mutants all       self-test: run every mutant (and the unmutated variant) and report
@@ -96,6 +100,7 @@ export async function raceCommand(argv: string[]): Promise<number> {
     hz: intFlag('hz', values.hz, d.hz, 10, 10_000),
     drainMs: 2000,
     race: raceOptions(selfTest || !!values['stop-on-first'], !values['no-chaos']),
+    hotplug: values.hotplug ? DEFAULT_HOTPLUG : undefined,
   };
   const mutants = values.mutants === 'all' ? MUTANTS : values.mutant !== undefined ? [findMutant(String(values.mutant))] : null;
 
@@ -126,6 +131,7 @@ export function reproduceCommand(o: RunOptions): string {
   if (o.hz !== 1000) parts.push(`--hz ${o.hz}`);
   if (r?.stopOnFirst) parts.push('--stop-on-first');
   if (r && !r.chaos) parts.push('--no-chaos');
+  if (o.hotplug) parts.push('--hotplug');
   return parts.join(' ');
 }
 
@@ -133,7 +139,13 @@ export function raceJson(r: RunResult): Record<string, unknown> {
   return {
     command: 'race',
     config: configJson(r.options),
-    checks: ALL_CHECKS.map((c) => ({ name: c.name, invariant: c.invariant, count: r.counts[c.name] ?? 0, ok: !r.counts[c.name] })),
+    checks: ALL_CHECKS.map((c) => ({
+      name: c.name,
+      invariant: c.invariant,
+      count: r.counts[c.name] ?? 0,
+      ok: !!c.info || !r.counts[c.name],
+      ...(c.info ? { info: true } : {}),
+    })),
     findings: r.violations.map((v) => ({ ...v, seed: r.options.seed, atMs: v.atMs ?? null, trace: v.trace ?? [] })),
     timeToFirstFindingMs: r.timeToFirstFindingMs,
     reproduce: reproduceCommand(r.options),
@@ -155,20 +167,22 @@ export function formatRace(r: RunResult): string {
   out.push('');
   for (const c of ALL_CHECKS) {
     const n = r.counts[c.name] ?? 0;
-    out.push(`${n ? '[FAILED]' : '[OK]    '} ${c.name.padEnd(15)} ${String(n).padStart(7)}  ${c.invariant}`);
+    if (c.info && !o.hotplug) continue;
+    const status = n === 0 ? '[OK]    ' : c.info ? '[INFO]  ' : '[FAILED]';
+    out.push(`${status} ${c.name.padEnd(15)} ${String(n).padStart(7)}  ${c.invariant}`);
   }
-  if (r.ok) {
+  if (r.violations.length === 0) {
     out.push('', 'no findings.');
     return out.join('\n');
   }
-  out.push('', `first finding after ${r.timeToFirstFindingMs?.toFixed(1) ?? '?'} ms`);
+  if (r.timeToFirstFindingMs !== null) out.push('', `first finding after ${r.timeToFirstFindingMs.toFixed(1)} ms`);
   const shown = new Set<string>();
   for (const v of r.violations) {
     if (shown.has(v.check)) continue; // one per check in the human report; all in --json
     shown.add(v.check);
     out.push('');
     out.push(
-      `!!! [${v.check}] ${v.cpu >= 0 ? `cpu${v.cpu}` : 'machine'}${v.work ? `, work ${v.work}` : ''}, context ${v.context}` +
+      `${v.info ? '---' : '!!!'} [${v.check}] ${v.cpu >= 0 ? `cpu${v.cpu}` : 'machine'}${v.work ? `, work ${v.work}` : ''}, context ${v.context}` +
         `${v.atMs !== undefined ? `, at ${v.atMs.toFixed(1)} ms` : ''}: ${v.message}`,
     );
     if (v.trace?.length) {

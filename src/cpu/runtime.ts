@@ -229,7 +229,7 @@ export class CpuRuntime {
     this.nextTickNs = this.cpu.nowNs() + this.periodNs;
   }
 
-  /** Whether this CPU runs an irq_workd at all (RT). */
+  /** Whether this CPU has an irq_workd thread at all (RT), parked or not. */
   hasIrqWorkd(): boolean {
     return Atomics.load(this.i32, this.irqWorkdWord) !== TASK_NONE;
   }

@@ -61,6 +61,11 @@ export const H_RUN_START_F64 = 8;
 export const H_FINDINGS = 10;
 /** RCU sequence: readers and grace periods take numbers from it, so the rcu check can order them. */
 export const H_RCU_SEQ = 11;
+/** CPU hotplug lock (cpus_read_lock-like): reader count, plus HOTPLUG_WRITER while a CPU changes state. */
+export const H_HOTPLUG_LOCK = 12;
+/** CPUs offline right now (hotplug runs keep it at most 1). */
+export const H_OFFLINE_CPUS = 13;
+export const HOTPLUG_WRITER = 1 << 30;
 export const HEADER_LINES = 1;
 
 export const CONFIG_BIT_PREEMPT_RT = 1;

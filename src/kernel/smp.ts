@@ -8,8 +8,9 @@ import { CPU_CALL_SINGLE_QUEUE, IPI_CALL_FUNCTION_SINGLE } from './layout.js';
 import { Rcuwait } from './rcuwait.js';
 
 export abstract class Smp extends Rcuwait {
-  /** irq_work_single(): provided by irq_work.ts. */
+  /** irq_work_single() and irq_work_run(): provided by irq_work.ts. */
   abstract irqWorkSingle(work: number): void;
+  abstract irqWorkRun(): void;
 
   /** __smp_call_single_queue(cpu, node): queue on `cpu`, IPI only if its queue was empty. */
   smpCallSingleQueue(cpu: number, node: number): void {
@@ -27,6 +28,16 @@ export abstract class Smp extends Rcuwait {
   /** generic_smp_call_function_single_interrupt(): the IPI handler, hardirq context. */
   genericSmpCallFunctionSingleInterrupt(): void {
     this.flushSmpCallFunctionQueue();
+  }
+
+  /**
+   * smpcfd_dying_cpu(): the last step on a CPU going offline (irqs off): run what other CPUs
+   * queued here, then this CPU's own irq_work (irq_work_run; on RT that only tries to wake the
+   * already parked irq_workd).
+   */
+  smpcfdDyingCpu(): void {
+    this.flushSmpCallFunctionQueue();
+    this.irqWorkRun();
   }
 
   /** flush_smp_call_function_queue(): take all, oldest first, run each irq_work. */

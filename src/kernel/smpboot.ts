@@ -5,8 +5,9 @@
  * `Kernel` is the top of the model's class chain (base → llist → rcu → rcuwait → smp → irq_work →
  * smpboot); a variant extends it and overrides only the functions that differ.
  */
-import { TASK_INTERRUPTIBLE, TASK_RUNNING } from './cpu.js';
+import { TASK_INTERRUPTIBLE, TASK_PARKED, TASK_RUNNING } from './cpu.js';
 import { IrqWork } from './irq_work.js';
+import { CPU_IRQWORKD_STATE } from './layout.js';
 
 export class Kernel extends IrqWork {
   /**
@@ -28,6 +29,22 @@ export class Kernel extends IrqWork {
       this.cpu.preemptEnable();
       this.runIrqWorkd(this.cpu.id);
     }
+  }
+
+  /**
+   * smpboot_park_threads(): CPU going down — park this CPU's irq_workd. It parks at the top of
+   * its loop without looking at its list: RT lazy work left there stays until the CPU returns.
+   * (Called from the dying CPU's task context, so the thread is not in the middle of a run.)
+   */
+  smpbootParkThreads(): void {
+    const word = this.thisCpu(CPU_IRQWORKD_STATE);
+    const state = Atomics.load(this.i32, word);
+    if (state === TASK_RUNNING || state === TASK_INTERRUPTIBLE) Atomics.store(this.i32, word, TASK_PARKED);
+  }
+
+  /** smpboot_unpark_threads(): CPU back up — the thread runs again and looks at its list. */
+  smpbootUnparkThreads(): void {
+    Atomics.compareExchange(this.i32, this.thisCpu(CPU_IRQWORKD_STATE), TASK_PARKED, TASK_RUNNING);
   }
 }
 

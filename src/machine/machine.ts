@@ -20,6 +20,7 @@ import {
   CPU_IPI_PENDING,
   CPU_IRQWORKD_STATE,
   CPU_LAZY_LIST,
+  CPU_ONLINE,
   CPU_PROGRESS,
   CPU_RAISED_LIST,
   CPU_TICKS,
@@ -131,6 +132,7 @@ export class Machine {
         seed: opts.seed,
         nohz: opts.nohz,
         failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
+        hotplug: opts.hotplug,
         race: race && {
           checks: true,
           trace: race.trace,
@@ -225,7 +227,7 @@ export class Machine {
     const counts: Record<string, number> = {};
     for (const r of results) for (const [check, n] of Object.entries(r?.counts ?? {})) counts[check] = (counts[check] ?? 0) + n;
     for (const v of machineSeen) counts[v.check] = (counts[v.check] ?? 0) + 1;
-    const firstAt = violations.map((v) => v.atMs).filter((t): t is number => t !== undefined);
+    const firstAt = violations.filter((v) => !v.info).map((v) => v.atMs).filter((t): t is number => t !== undefined);
     const warnings = results.flatMap((r) => (r ? r.warnings.map((what) => ({ cpu: r.cpu, what })) : []));
     return {
       options: opts,
@@ -238,7 +240,7 @@ export class Machine {
       drained,
       executedPerSec: totals.executed / (runMs / 1000),
       maxClockSkewNs: Math.max(0, ...results.map((r) => Math.abs(r?.clockSkewNs ?? 0))),
-      ok: violations.length === 0,
+      ok: violations.every((v) => v.info),
       counts,
       timeToFirstFindingMs: firstAt.length ? Math.min(...firstAt) : null,
       dump,
@@ -306,7 +308,8 @@ export class Machine {
       for (let cpu = 0; cpu < opts.cpus; cpu++) {
         const b = mem.cpuBase(cpu);
         const progress = (mem.i32[b + CPU_PROGRESS]! + mem.i32[b + CPU_TICKS]!) | 0;
-        const idle = Atomics.load(mem.i32, b + CPU_IDLE_POLLING) !== 0;
+        // Idle and offline CPUs make no progress by design.
+        const idle = Atomics.load(mem.i32, b + CPU_IDLE_POLLING) !== 0 || Atomics.load(mem.i32, b + CPU_ONLINE) === 0;
         const seen = last[cpu]!;
         if (progress !== seen.progress || idle) {
           seen.progress = progress;

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { ChaosOptions } from '../race/chaos.js';
 import type { LivenessLimits } from '../race/liveness.js';
+import type { HotplugOptions } from '../workload/hotplug.js';
 import type { WorkloadSpec } from '../workload/spec.js';
 import { PRESETS, DEFAULT_WORKLOAD } from '../workload/spec.js';
 import { DEFAULT_VARIANT } from '../variants/index.js';
@@ -23,6 +24,8 @@ export interface RunOptions {
   drainMs: number;
   /** Test hook: make one CPU throw. */
   failCpu?: { cpu: number; afterMs: number };
+  /** CPU hotplug phase (CPUs go offline and return at random); off when undefined. */
+  hotplug?: HotplugOptions;
   /** Shadow checks (race runs, or `stress --check`); off when undefined. */
   race?: RaceOptions;
 }

@@ -1,6 +1,7 @@
 /** What the main thread sends each CPU worker, and what the worker sends back. */
 import type { MemoryHandle } from '../kernel/memory.js';
 import type { ChaosOptions } from '../race/chaos.js';
+import type { HotplugOptions } from '../workload/hotplug.js';
 import type { WorkloadSpec } from '../workload/spec.js';
 
 /** What a race run adds to a stress run, per CPU. */
@@ -27,6 +28,8 @@ export interface CpuTask {
   /** Test hook: this CPU throws after so many ms of running (a crashing CPU). */
   failAfterMs?: number;
   race?: RaceTaskOptions;
+  /** CPU hotplug phase: CPUs go offline and come back at random. */
+  hotplug?: HotplugOptions;
 }
 
 /** A broken invariant: a violation in a stress run, a finding in a race run. */
@@ -41,6 +44,8 @@ export interface Violation {
   atMs?: number;
   /** The last events of every CPU, merged in time order (race runs with trace). */
   trace?: string[];
+  /** Known, accepted behaviour worth showing (RT lazy work stranded by hotplug): does not fail a run. */
+  info?: boolean;
 }
 
 export interface CpuTaskResult {

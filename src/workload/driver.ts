@@ -11,6 +11,7 @@ import { ALLOC_FREED, ALLOC_LIVE, W_ALLOC_STATE, W_ARG, W_FLAGS, W_FREE_GEN, W_I
 import { TraceEvent } from '../race/trace.js';
 import type { Random } from '../util/random.js';
 import { FUNC_REQUEUE } from './callbacks.js';
+import { cpusReadLock, cpusReadUnlock } from './hotplug.js';
 import type { PoolWork } from './pool.js';
 import type { OperationWeights, WorkloadSpec } from './spec.js';
 
@@ -31,6 +32,8 @@ export class WorkloadDriver {
   /** The work this CPU is syncing in order to free it: its owner must not queue it meanwhile
    *  (not even from an NMI that hits inside the sync), or the free would be the owner's own bug. */
   private dying = 0;
+  /** CPUs may go offline: take the hotplug read lock around remote queueing, skip offline targets. */
+  hotplug = false;
 
   constructor(
     private readonly rt: CpuRuntime,
@@ -109,8 +112,13 @@ export class WorkloadDriver {
         let target = this.rng.below(this.nrCpus - 1);
         if (target >= rt.id) target++;
         if (this.nrCpus === 1) target = rt.id;
-        trace?.record(TraceEvent.queueOn, w, target);
-        k.irqWorkQueueOn(w, target);
+        if (this.hotplug) cpusReadLock(rt);
+        // A caller of irq_work_queue_on must keep the target online (the kernel warns otherwise).
+        if (!this.hotplug || !rt.cpu.cpuIsOffline(target)) {
+          trace?.record(TraceEvent.queueOn, w, target);
+          k.irqWorkQueueOn(w, target);
+        }
+        if (this.hotplug) cpusReadUnlock(rt);
         break;
       }
       case 'sync': {
