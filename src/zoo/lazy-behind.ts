@@ -1,0 +1,62 @@
+/**
+ * The zoo's latency case: on PREEMPT_RT a plain work queued behind a LAZY one on the same
+ * lazy_list gets no self-IPI (llist_add finds the list non-empty) and waits for the tick.
+ * Measured on one real-time CPU (no workers needed): the local threaded latency of a plain work
+ * alone, then with a LAZY work queued just before it.
+ */
+import { monotonicClock } from '../cpu/clock.js';
+import { CpuRuntime } from '../cpu/runtime.js';
+import { IRQ_WORK_LAZY } from '../kernel/flags.js';
+import { W_QUEUE_TIME_F64 } from '../kernel/layout.js';
+import { KernelMemory } from '../kernel/memory.js';
+import { findVariant } from '../variants/index.js';
+import { FUNC_FIRST_USER } from '../kernel/memory.js';
+
+export interface LazyBehindResult {
+  aloneP50Us: number;
+  behindLazyP50Us: number;
+  samples: number;
+  tickUs: number;
+}
+
+const FUNC_MEASURE = FUNC_FIRST_USER + 20;
+const FUNC_NOTHING = FUNC_FIRST_USER + 21;
+
+export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000): LazyBehindResult {
+  const mem = KernelMemory.create({ nrCpus: 1, nrWorks: 2, preemptRt: true, hz });
+  const clock = monotonicClock();
+  const rt = new CpuRuntime(mem, 0, findVariant(variant), { clock, schedule: () => {}, warn: () => {} }, undefined, {
+    nohz: false,
+  });
+  const plain = mem.poolWork(0);
+  const lazy = mem.poolWork(1);
+  mem.initWork(plain, 0, FUNC_MEASURE, 0);
+  mem.initWork(lazy, IRQ_WORK_LAZY, FUNC_NOTHING, 0);
+  let latencyNs = -1;
+  rt.k.registerFunc(FUNC_MEASURE, (_k, work) => {
+    latencyNs = clock() - mem.f64[(mem.node(work) + W_QUEUE_TIME_F64) / 2]!;
+  });
+  rt.k.registerFunc(FUNC_NOTHING, () => {});
+  rt.k.stampQueueTime = true;
+  rt.installInterruptPoint();
+  rt.boot();
+
+  const measure = (withLazy: boolean): number[] => {
+    const out: number[] = [];
+    for (let i = 0; i < samples; i++) {
+      latencyNs = -1;
+      if (withLazy) rt.k.irqWorkQueue(lazy);
+      rt.k.irqWorkQueue(plain);
+      const deadline = clock() + 50e6; // a tick is at most 100 ms at HZ 10
+      while (latencyNs < 0 && clock() < deadline) rt.interruptPoint();
+      if (latencyNs >= 0) out.push(latencyNs / 1000);
+      // Let the LAZY work (if any) finish before the next sample.
+      while (rt.k.irqWorkIsBusy(lazy) && clock() < deadline) rt.interruptPoint();
+    }
+    return out.sort((a, b) => a - b);
+  };
+  const p50 = (xs: number[]) => (xs.length ? xs[Math.floor(xs.length / 2)]! : NaN);
+  const alone = measure(false);
+  const behind = measure(true);
+  return { aloneP50Us: p50(alone), behindLazyP50Us: p50(behind), samples, tickUs: 1e6 / hz };
+}
