@@ -69,13 +69,14 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
   };
   rt = new CpuRuntime(mem, task.cpu, findVariant(task.variant), env, undefined, { nohz: task.nohz });
   const listeners: Array<Partial<KernelHooks>> = [];
-  if (race?.checks) {
-    listeners.push(shadowHooks(mem));
-    for (const check of CPU_CHECKS) listeners.push(check.hooks({ mem, cpu: rt.cpu, report }));
-  }
+  // The trace first: a check that fires in a hook then sees that hook's own event in the trace.
   if (race?.trace) {
     rt.trace = new TraceRing(mem, rt.cpu);
     listeners.push(traceHooks(rt.trace));
+  }
+  if (race?.checks) {
+    listeners.push(shadowHooks(mem));
+    for (const check of CPU_CHECKS) listeners.push(check.hooks({ mem, cpu: rt.cpu, report }));
   }
   if (listeners.length) rt.k.hooks = combineHooks(listeners);
   registerCallbacks(rt.k, rt.cpu, {

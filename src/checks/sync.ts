@@ -3,10 +3,11 @@
  *
  * With concurrent re-queueing, "idle" is slippery (the kernel clears BUSY from whichever execution
  * finishes with the flags unchanged, so overlapping executions of one work can clear it early).
- * So the check only speaks when it is sure that BUSY stayed set through the whole sync:
- * an execution R whose claim happened before the sync began has not yet reached its BUSY clear
- * when the sync returns, no claim happened since R's, and no other execution of the work was
- * still in flight when R started (so nobody else could have cleared BUSY in between).
+ * So the check only speaks when it is sure that BUSY stayed set through the whole sync: either
+ * the last claim made before the sync began has not started running when the sync returns, or
+ * its execution R has not yet reached its BUSY clear, no claim happened since R's, and no other
+ * execution of the work was still in flight when R started (so nobody else could have cleared
+ * BUSY in between).
  *
  * The shadow words it reads are kept by checks/shadow.ts.
  */
@@ -32,6 +33,23 @@ export const sync: Check = {
       syncEnd(_cpu, work) {
         const n = mem.node(work);
         const running = Atomics.load(i32, n + W_RUNNING_CLAIM);
+        // Case 1: the last claim made before the sync began has not even started running. Its
+        // PENDING has been set since before the sync, and BUSY cannot be cleared while PENDING is
+        // set (the clearing compare-exchange expects PENDING clear), so BUSY was set all along.
+        if (
+          claimedAtSyncStart > 0 &&
+          running < claimedAtSyncStart &&
+          Atomics.load(i32, n + W_CLAIMED) === claimedAtSyncStart
+        ) {
+          report(
+            'sync',
+            work,
+            `irq_work_sync(work ${work}) returned while claim #${claimedAtSyncStart}, queued before the sync began, ` +
+              `had not even started (PENDING and BUSY set all along)`,
+          );
+          return;
+        }
+        // Case 2: the execution of such a claim is still before its BUSY clear.
         if (running === 0 || running > claimedAtSyncStart) return;
         if (Atomics.load(i32, n + W_PASSED_CLAIM) >= running) return;
         if (Atomics.load(i32, n + W_INFLIGHT) === 0) return;

@@ -6,7 +6,7 @@ import type { KernelBase } from '../kernel/base.js';
 import type { Kernel } from '../kernel/smpboot.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
 import { Counter, W_ARG } from '../kernel/layout.js';
-import { FUNC_FIRST_USER } from '../kernel/memory.js';
+import { FUNC_FIRST_USER, FUNC_IRQ_WORK_WAKE } from '../kernel/memory.js';
 
 /** Counts, nothing else. */
 export const FUNC_COUNT = FUNC_FIRST_USER;
@@ -16,7 +16,7 @@ export const FUNC_REQUEUE = FUNC_FIRST_USER + 1;
 export const FUNC_MAY_SLEEP = FUNC_FIRST_USER + 2;
 
 export const FUNC_NAMES: Record<number, string> = {
-  1: 'irq_work_wake',
+  [FUNC_IRQ_WORK_WAKE]: 'irq_work_wake',
   [FUNC_COUNT]: 'count',
   [FUNC_REQUEUE]: 'requeue',
   [FUNC_MAY_SLEEP]: 'may-sleep',
