@@ -16,10 +16,29 @@ import { loadWorkload, PRESETS } from '../src/workload/spec.js';
 const DURATION_MS = 500;
 /** For runs that are expected to go wrong: give up quiescing, and call a frozen CPU stuck, quickly. */
 const EXPECTED_TO_FAIL = { drainMs: 500, stallMs: 250 };
+/**
+ * For a run expected not to drain, when the test is only about the run coming back: the drain
+ * gives up (ABORT unwinds every CPU) before the soft-lockup watchdog could trip, since
+ * durationMs + drainMs < stallMs. Whether a lockup *is* reported as a finding is the remote test.
+ */
+const EXPECTED_NOT_TO_DRAIN = { drainMs: 300, stallMs: 1500 };
 const FLAGGING_CHECKS = ['accounting', 'liveness', 'context'];
 
 function options(cpus: number, over: Partial<RunOptions> = {}): RunOptions {
   return { ...defaultRunOptions(), cpus, durationMs: DURATION_MS, seed: 1, ...over };
+}
+
+/**
+ * machine.run(), but a run that rejects with an InternalError fails the test with the machine's
+ * per-CPU state dump in the message (vitest does not always show the error's `dump` field).
+ */
+async function run(machine: Machine, opts: RunOptions): Promise<RunResult> {
+  try {
+    return await machine.run(opts);
+  } catch (e) {
+    if (e instanceof InternalError) throw new Error(`run() rejected: InternalError: ${e.message}\n${e.dump ?? ''}`);
+    throw e;
+  }
 }
 
 /** Per-CPU stats exist for every CPU, in order, with every counter a finite non-negative number. */
@@ -78,7 +97,7 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
   describe('merged, PREEMPT_RT', () => {
     let result: RunResult;
     beforeAll(async () => {
-      result = await machine.run(options(cpus, { preemptRt: true, variant: 'merged' }));
+      result = await run(machine, options(cpus, { preemptRt: true, variant: 'merged' }));
     });
 
     it('finishes, drains every list, and executes every claimed work exactly once', () => {
@@ -97,7 +116,7 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
   describe('merged, non-RT', () => {
     let result: RunResult;
     beforeAll(async () => {
-      result = await machine.run(options(cpus, { preemptRt: false, variant: 'merged' }));
+      result = await run(machine, options(cpus, { preemptRt: false, variant: 'merged' }));
     });
 
     it('finishes, drains every list, and executes every claimed work exactly once', () => {
@@ -112,7 +131,7 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
   describe('v2, non-RT', () => {
     let result: RunResult;
     beforeAll(async () => {
-      result = await machine.run(options(cpus, { preemptRt: false, variant: 'v2' }));
+      result = await run(machine, options(cpus, { preemptRt: false, variant: 'v2' }));
     });
 
     it('finishes with per-CPU stats for every CPU', () => {
@@ -133,13 +152,18 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
 
   describe('v2, PREEMPT_RT', () => {
     it('a mixed run finishes (resolves with a result) with per-CPU stats for every CPU', async () => {
-      const result = await machine.run(options(cpus, { preemptRt: true, variant: 'v2', ...EXPECTED_TO_FAIL }));
+      const result = await run(machine, options(cpus, { preemptRt: true, variant: 'v2', ...EXPECTED_NOT_TO_DRAIN }));
       expectStatsForEveryCpu(result, cpus);
       expectSelfConsistent(result);
     });
 
+    // v2 puts one node on a remote lazy_list and on call_single_queue: lists get cycles, works are
+    // lost, and a CPU can spin forever in hardirq over a cyclic list. That is a finding about the
+    // kernel code (the real kernel would report a soft lockup), to be flagged in the result like a
+    // list that never drains, not an InternalError of the harness.
     it('a remote run is flagged as a violation (accounting, liveness or context), not an internal failure', async () => {
-      const result = await machine.run(
+      const result = await run(
+        machine,
         options(cpus, { preemptRt: true, variant: 'v2', workload: PRESETS.remote!, ...EXPECTED_TO_FAIL }),
       );
       expect(result.ok).toBe(false);
@@ -167,14 +191,14 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
       expect((error as InternalError).dump).toMatch(/cpu1:/);
 
       // The pool survived the failed task: the same workers run the next run to the end.
-      expectCleanMergedRun(await machine.run(options(cpus)), cpus);
+      expectCleanMergedRun(await run(machine, options(cpus)), cpus);
     });
 
     it('runs a JSON scenario workload: only LAZY works on RT run in irq_workd, no IPI at all', async () => {
       const file = join(scratch, 'lazy-only.json');
       writeFileSync(file, JSON.stringify({ name: 'lazy-only', extends: 'local', works: { plain: 0, lazy: 2, hard: 0 } }));
       const workload = loadWorkload(file);
-      const result = await machine.run(options(cpus, { preemptRt: true, workload }));
+      const result = await run(machine, options(cpus, { preemptRt: true, workload }));
 
       expect(result.options.workload.name).toBe('lazy-only');
       expectCleanMergedRun(result, cpus);

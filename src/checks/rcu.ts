@@ -1,9 +1,10 @@
 /**
  * rcu: no grace period ends while a reader that began before it is still inside. Readers and
- * grace periods take numbers from one sequence (H_RCU_SEQ); a reader still shows its number
- * (or MAX while it is being set, which we skip) when the grace period ends.
+ * grace periods take numbers from one sequence (H_RCU_SEQ, an int32 that wraps, compared as
+ * such); a reader still shows its number (or MAX while it is being set, which we skip) when the
+ * grace period ends.
  */
-import { CPU_RCU_NESTING, CPU_RCU_READER_SEQ } from '../kernel/layout.js';
+import { CPU_RCU_NESTING, CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET } from '../kernel/layout.js';
 import type { Check } from './check.js';
 
 export const rcu: Check = {
@@ -16,7 +17,9 @@ export const rcu: Check = {
         const b = mem.cpuBase(cpu);
         if (Atomics.load(mem.i32, b + CPU_RCU_NESTING) === 0) continue;
         const readerSeq = Atomics.load(mem.i32, b + CPU_RCU_READER_SEQ);
-        if (readerSeq < gpSeq) {
+        if (readerSeq === RCU_READER_SEQ_UNSET) continue; // a reader just starting: after the GP began
+        // The sequence is an int32 that wraps: compare by the sign of the difference.
+        if (((readerSeq - gpSeq) | 0) < 0) {
           report('rcu', 0, `grace period #${gpSeq} ended while cpu${cpu}'s reader #${readerSeq}, begun before it, is still inside`);
         }
       }

@@ -12,12 +12,40 @@ export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseFlags(command: string, argv: string[], options: Options): Record<string, string | boolean | undefined> {
   try {
-    const { values } = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false });
+    const { values } = parseArgs({
+      args: joinNegativeValues(argv, options),
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
     return values as Record<string, string | boolean | undefined>;
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
     throw new UsageError(`irqwork ${command}: ${msg}; see 'irqwork ${command} --help'`);
   }
+}
+
+/**
+ * `--cpus -1`: parseArgs refuses a value that looks like an option ("ambiguous"). Join it to its
+ * flag (`--cpus=-1`) so that the flag's own check says what values it accepts.
+ */
+function joinNegativeValues(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    const name = arg.startsWith('--') ? arg.slice(2) : '';
+    if (name && options[name]?.type === 'string' && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${arg}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
+}
+
+/** A plain decimal number (no hex, no exponent, no sign), or NaN. */
+function decimal(value: string | boolean | undefined): number {
+  return typeof value === 'string' && /^\s*\d+(\.\d+)?\s*$/.test(value) ? Number(value) : NaN;
 }
 
 /** An integer flag in [min, max]. */
@@ -31,7 +59,7 @@ export function intFlag(name: string, value: string | boolean | undefined, fallb
 /** A positive number flag (seconds, µs …) in (0, max]. */
 export function positiveFlag(name: string, value: string | boolean | undefined, fallback: number, max: number): number {
   if (value === undefined) return fallback;
-  const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : NaN;
+  const n = decimal(value);
   if (!Number.isFinite(n) || n <= 0 || n > max) throw Errors.badNumber(name, value, `a number above 0 and at most ${max}`);
   return n;
 }

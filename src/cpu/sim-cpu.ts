@@ -36,6 +36,7 @@ import {
   CPU_TICK_STOPPED,
   H_RCU_SEQ,
   IPI_CALL_FUNCTION_SINGLE,
+  RCU_READER_SEQ_UNSET,
   IPI_IRQ_WORK,
   IPI_RESCHEDULE,
 } from '../kernel/layout.js';
@@ -181,7 +182,7 @@ export class SimCpu implements KernelCpu {
   rcuReadLock(): void {
     const i32 = this.i32;
     if (this.rcuNesting++ === 0) {
-      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, 0x7fffffff);
+      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET);
       Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
       Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, Atomics.add(i32, H_RCU_SEQ, 1));
     } else {

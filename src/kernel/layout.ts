@@ -103,6 +103,8 @@ export const CPU_RCU_NESTING = STATE_LINE + 11;
 export const CPU_RCU_QS = STATE_LINE + 12;
 /** Sequence number (H_RCU_SEQ) taken when the current outermost reader began; MAX while it is being set. */
 export const CPU_RCU_READER_SEQ = STATE_LINE + 13;
+/** What CPU_RCU_READER_SEQ shows while a starting reader's number is not yet set. */
+export const RCU_READER_SEQ_UNSET = 0x7fffffff;
 /** First word of the counter lines (float64 slots, see Counter). */
 export const CPU_COUNTERS = 5 * WORDS_PER_LINE;
 export const CPU_BLOCK_LINES = 7;

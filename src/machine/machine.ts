@@ -5,9 +5,10 @@
  * A run: lay out memory and the work pool → start one task per CPU → start barrier → RUNNING for
  * the duration → QUIESCE (workload stops, CPUs keep taking interrupts and ticks) until every list
  * is empty and no work is claimed → STOP → collect counters and check the accounting.
- * A CPU that throws fails the run with its number; a CPU that stops making progress (not idle,
- * progress word frozen) trips the watchdog; both abort every CPU and raise InternalError with a
- * per-CPU state dump. A run never hangs.
+ * A CPU that throws fails the run with its number (InternalError with a per-CPU state dump). A
+ * CPU that stops making progress (not idle, progress word frozen) trips the soft-lockup watchdog:
+ * that is a finding about the kernel code (`liveness`, with the dump), and every CPU is unwound;
+ * only a CPU that then does not come home is an InternalError. A run never hangs.
  */
 import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
@@ -70,7 +71,7 @@ export interface RunResult {
   counts: Record<string, number>;
   /** When the first finding came, ms after the start; null when there was none. */
   timeToFirstFindingMs: number | null;
-  /** State dump when the run did not drain. */
+  /** State dump when the run did not drain (or when the watchdog saw a soft lockup). */
   dump?: string;
 }
 
@@ -156,10 +157,31 @@ export class Machine {
       if (Date.now() > barrierDeadline) fail(`only ${Atomics.load(i32, H_BARRIER)} of ${opts.cpus} CPUs started`);
       await sleep(POLL_MS);
     }
-    const watchdog = this.startWatchdog(mem, opts, fail);
     const clock = monotonicClock();
     const machineFindings: Violation[] = [];
     const runStartNs = clock();
+    // A soft lockup is the kernel code's hang (e.g. a cycle in a corrupted list run with irqs
+    // off), not ours: report it with a dump and unwind every CPU with ABORT. Only if a CPU then
+    // does not come home is it our failure.
+    let lockedUp = false;
+    let lockupDump: string | undefined;
+    const softLockup = (cpu: number, message: string) => {
+      if (failure || lockedUp) return;
+      lockedUp = true;
+      lockupDump = stateDump(mem);
+      machineFindings.push({
+        check: 'liveness',
+        cpu,
+        work: 0,
+        context: '-',
+        message,
+        atMs: (clock() - runStartNs) / 1e6,
+        trace: lockupDump.split('\n'),
+      });
+      Atomics.store(i32, H_PHASE, PHASE_ABORT);
+      this.kickAll(mem);
+    };
+    const watchdog = this.startWatchdog(mem, opts, softLockup);
     const liveness = race ? this.startLiveness(mem, race, runStartNs, clock, machineFindings) : undefined;
     const startNs = performance.now();
     if (!failure) {
@@ -173,7 +195,7 @@ export class Machine {
     // Quiesce: stop the workload, let every list drain.
     let drained = false;
     const drainStart = performance.now();
-    if (!failure) {
+    if (!failure && !lockedUp) {
       Atomics.store(i32, H_PHASE, PHASE_QUIESCE);
       this.kickAll(mem);
       let quietTwice = 0;
@@ -187,8 +209,8 @@ export class Machine {
       }
     }
     const drainMs = performance.now() - drainStart;
-    const dump = drained || failure ? undefined : stateDump(mem);
-    if (!failure) {
+    const dump = lockedUp ? lockupDump : drained || failure ? undefined : stateDump(mem);
+    if (!failure && !lockedUp) {
       // A run that did not drain may have CPUs stuck waiting for a lost work (a sync that never
       // returns): ABORT unwinds them. That is a finding about the kernel code, not our failure.
       Atomics.store(i32, H_PHASE, drained ? PHASE_STOP : PHASE_ABORT);
@@ -208,7 +230,9 @@ export class Machine {
     const totals = totalsOf(perCpu);
     // Seen by the machine itself: liveness during the run, then draining and accounting.
     const machineSeen: Violation[] = [...machineFindings];
-    if (!drained) {
+    if (lockedUp) {
+      // The soft-lockup finding says it all; the run was cut short, so no accounting.
+    } else if (!drained) {
       machineSeen.push({
         check: 'liveness',
         cpu: -1,
@@ -297,9 +321,10 @@ export class Machine {
 
   /**
    * Soft-lockup watchdog: a CPU that is not idle and whose progress (interrupt points passed
-   * with irqs on, plus ticks) has not moved for stallMs is stuck.
+   * with irqs on, plus ticks) has not moved for stallMs is stuck. (A worker the OS does not run
+   * for stallMs looks the same; the 10 s default keeps that apart on a loaded 2-core machine.)
    */
-  private startWatchdog(mem: KernelMemory, opts: RunOptions, fail: (m: string) => void): NodeJS.Timeout {
+  private startWatchdog(mem: KernelMemory, opts: RunOptions, lockup: (cpu: number, m: string) => void): NodeJS.Timeout {
     const last = Array.from({ length: opts.cpus }, () => ({ progress: -1, sinceMs: performance.now() }));
     return setInterval(() => {
       const phase = readPhase(mem.i32);
@@ -315,7 +340,7 @@ export class Machine {
           seen.progress = progress;
           seen.sinceMs = now;
         } else if (now - seen.sinceMs > opts.stallMs) {
-          fail(`watchdog: cpu${cpu} made no progress for ${Math.round(now - seen.sinceMs)} ms (soft lockup)`);
+          lockup(cpu, `watchdog: BUG: soft lockup - cpu${cpu} stuck for ${Math.round(now - seen.sinceMs)} ms, making no progress with irqs on`);
           return;
         }
       }

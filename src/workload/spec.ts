@@ -137,9 +137,12 @@ export function parseScenario(raw: unknown, file: string): WorkloadSpec {
     return out as T;
   };
 
+  for (const field of ['name', 'description'] as const) {
+    if (obj[field] !== undefined && typeof obj[field] !== 'string') throw bad(field, 'must be a string');
+  }
   const spec: WorkloadSpec = {
-    name: obj.name === undefined ? file : String(obj.name),
-    description: obj.description === undefined ? `scenario ${file}` : String(obj.description),
+    name: obj.name === undefined ? file : (obj.name as string),
+    description: obj.description === undefined ? `scenario ${file}` : (obj.description as string),
     weights: section('weights', obj.weights, parent.weights, (k, v) => num(k, v, 1e6)),
     works: section('works', obj.works, parent.works, (k, v) => int(k, v, 1024)),
     maySleepShare: obj.maySleepShare === undefined ? parent.maySleepShare : num('maySleepShare', obj.maySleepShare, 1),

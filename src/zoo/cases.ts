@@ -75,7 +75,8 @@ export const ZOO: readonly ZooCase[] = [
     variant: 'merged',
     preemptRt: true,
     workload: 'lazy',
-    hotplug: DEFAULT_HOTPLUG,
+    // Offline more often than the default, so that a short budget strands some work reliably.
+    hotplug: { ...DEFAULT_HOTPLUG, everyMs: 100 },
     checks: ['stranded'],
     fixed: null,
   },

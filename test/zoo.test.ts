@@ -1,0 +1,185 @@
+/**
+ * The known-bug zoo (src/zoo/, `irqwork zoo`): the sync/free use-after-free of `merged` on RT is
+ * found and `current` (91840be8f710) is clean with the same `sync-free` workload; `irqwork zoo`,
+ * run as a user runs it, reproduces every case within a bounded budget and shows every fixed
+ * variant clean; and the latency case shows a plain work behind a LAZY one waiting longer.
+ *
+ * One 4-CPU machine for the in-process runs; the CLI child starts its own, so it runs alone (after
+ * the machine's runs, never beside them). No assertion on a timing value.
+ */
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { ALL_CHECKS } from '../src/checks/index.js';
+import { Machine, type RunResult } from '../src/machine/machine.js';
+import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/machine/options.js';
+import type { Violation } from '../src/machine/task.js';
+import { DEFAULT_CHAOS } from '../src/race/chaos.js';
+import { DEFAULT_LIVENESS } from '../src/race/liveness.js';
+import { findVariant } from '../src/variants/index.js';
+import { PRESETS } from '../src/workload/spec.js';
+import { measureLazyBehind } from '../src/zoo/lazy-behind.js';
+import { ZOO } from '../src/zoo/cases.js';
+
+const CPUS = 4;
+const CLEAN_BUDGET_MS = 8000;
+const DETECT_BUDGET_MS = 10_000;
+const REPO = fileURLToPath(new URL('..', import.meta.url));
+const TSX = join(REPO, 'node_modules/.bin/tsx');
+/** Far longer than `zoo --budget-per 4` needs (5 cases, 9 runs of at most 4 s plus drains). */
+const ZOO_TIMEOUT_MS = 120_000;
+
+/** The race options of `irqwork race` (src/cli/race.ts raceOptions). */
+function raceOptions(stopOnFirst: boolean): RaceOptions {
+  return {
+    trace: true,
+    chaos: DEFAULT_CHAOS,
+    stopOnFirst,
+    liveness: DEFAULT_LIVENESS,
+    maxFindingsPerCheck: 3,
+    stutter: { everyMs: 1500, idleMs: 500 },
+  };
+}
+
+function syncFreeRun(variant: string, durationMs: number, stopOnFirst: boolean, seed: number): RunOptions {
+  return {
+    ...defaultRunOptions(),
+    cpus: CPUS,
+    preemptRt: true,
+    variant,
+    workload: PRESETS['sync-free']!,
+    durationMs,
+    seed,
+    drainMs: stopOnFirst ? 1000 : 2000,
+    race: raceOptions(stopOnFirst),
+  };
+}
+
+const summary = (vs: readonly Violation[]) => vs.map((v) => `${v.check} cpu${v.cpu} w${v.work} ${v.context}: ${v.message}`).join('\n');
+
+interface Exit {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** `tsx src/cli.ts ...args` from the repo root; killed (signal set) if it outlives the timeout. */
+function cli(args: string[], timeoutMs: number): Promise<Exit> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(TSX, ['src/cli.ts', ...args], { cwd: REPO, timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+let machine: Machine;
+let currentClean: RunResult;
+let mergedUaf: RunResult;
+
+beforeAll(async () => {
+  machine = Machine.start(CPUS);
+  try {
+    mergedUaf = await machine.run(syncFreeRun('merged', DETECT_BUDGET_MS, true, 3));
+    currentClean = await machine.run(syncFreeRun('current', CLEAN_BUDGET_MS, false, 3));
+  } finally {
+    await machine.close();
+  }
+}, 60_000);
+
+describe('zoo: the sync/free use-after-free (91840be8f710)', () => {
+  it('merged on RT with sync-free: a use-after-free finding on a pool work', () => {
+    expect(mergedUaf.ok).toBe(false);
+    const uaf = mergedUaf.violations.filter((v) => v.check === 'use-after-free');
+    expect(uaf.length, summary(mergedUaf.violations)).toBeGreaterThan(0);
+    for (const f of uaf) {
+      expect(f.work).toBeGreaterThan(CPUS); // nodes 1..CPUS are the per-CPU wakeup works
+      expect(f.message).toMatch(/freed/);
+    }
+    expect(mergedUaf.timeToFirstFindingMs).not.toBeNull();
+  });
+
+  it('current on RT with sync-free: clean under chaos and every check, drained, claimed == executed', () => {
+    expect(currentClean.violations, summary(currentClean.violations)).toEqual([]);
+    expect(currentClean.counts).toEqual({});
+    expect(currentClean.ok).toBe(true);
+    expect(currentClean.drained).toBe(true);
+    expect(currentClean.totals.executed).toBeGreaterThan(0);
+    expect(currentClean.totals.claimed).toBe(currentClean.totals.executed);
+    // The workload really synced (and so freed): the fix was exercised, not just idle.
+    expect(currentClean.totals.syncs).toBeGreaterThan(0);
+    expect(currentClean.totals.executedIrqWorkd).toBeGreaterThan(0);
+  });
+});
+
+describe('zoo: the case catalogue', () => {
+  it('declares every case with a reference, and race cases with known variants and checks', () => {
+    const checks = new Set(ALL_CHECKS.map((c) => c.name));
+    const names = ZOO.map((c) => c.name);
+    expect(new Set(names).size).toBe(names.length);
+    expect(names).toEqual(
+      expect.arrayContaining(['v2-double-add', 'sync-free-uaf', 'busy-never-cleared', 'stranded-lazy-hotplug', 'lazy-blocks-plain']),
+    );
+    for (const c of ZOO) {
+      expect(c.reference.length, c.name).toBeGreaterThan(0);
+      if (c.kind !== 'race') continue;
+      expect(() => findVariant(c.variant), c.name).not.toThrow();
+      if (c.fixed !== null) expect(() => findVariant(c.fixed!), c.name).not.toThrow();
+      expect(c.checks.length, c.name).toBeGreaterThan(0);
+      for (const k of c.checks) expect(checks.has(k), `${c.name}: ${k}`).toBe(true);
+    }
+  });
+});
+
+describe('zoo: the latency case (plain work behind a LAZY one on RT)', () => {
+  it('the plain work waits longer behind a LAZY work than alone', () => {
+    const r = measureLazyBehind('merged', 40);
+    expect(Number.isFinite(r.aloneP50Us), JSON.stringify(r)).toBe(true);
+    expect(Number.isFinite(r.behindLazyP50Us), JSON.stringify(r)).toBe(true);
+    expect(r.behindLazyP50Us, JSON.stringify(r)).toBeGreaterThan(r.aloneP50Us);
+  });
+});
+
+describe('irqwork zoo --json (the CLI, as a user runs it)', () => {
+  let exit: Exit;
+  beforeAll(async () => {
+    exit = await cli(['zoo', '--budget-per', '4', '--json', '--seed', '3'], ZOO_TIMEOUT_MS);
+  }, ZOO_TIMEOUT_MS + 10_000);
+
+  it('exits 0 with one JSON object', () => {
+    expect(exit.signal, exit.stderr).toBeNull();
+    expect(exit.code, exit.stderr + exit.stdout).toBe(0);
+    const out = JSON.parse(exit.stdout);
+    expect(out.command).toBe('zoo');
+    expect(out.ok).toBe(true);
+    expect(out.config).toMatchObject({ cpus: 4, budgetPerS: 4, seed: 3 });
+  });
+
+  it('lists every case of the catalogue with case, reference, reproduced, timeMs and fixedClean', () => {
+    const { cases } = JSON.parse(exit.stdout) as { cases: Array<Record<string, unknown>> };
+    expect(cases.map((c) => c.case)).toEqual(ZOO.map((c) => c.name));
+    for (const c of cases) {
+      for (const field of ['case', 'reference', 'reproduced', 'timeMs', 'fixedClean']) expect(c, `${c.case}: ${field}`).toHaveProperty(field);
+      expect(typeof c.reference, String(c.case)).toBe('string');
+    }
+  });
+
+  it('reproduces every case within the budget, and every fixed variant comes out clean', () => {
+    const { cases } = JSON.parse(exit.stdout) as {
+      cases: Array<{ case: string; reproduced: boolean; timeMs: number | null; fixedClean: boolean | null; detail: string }>;
+    };
+    for (const c of cases) {
+      expect(c.reproduced, `${c.case}: ${c.detail}`).toBe(true);
+      expect(typeof c.timeMs, c.case).toBe('number');
+      expect([true, null], `${c.case}: ${c.detail}`).toContain(c.fixedClean);
+      const declared = ZOO.find((z) => z.name === c.case)!;
+      // A case with an upstream fix has its fixed variant run (true/false); one without has none.
+      expect(c.fixedClean === null, c.case).toBe(declared.fixed === null);
+    }
+  });
+});
