@@ -1,6 +1,6 @@
 /**
  * The variant registry. To add a variant: write `src/variants/NAME.ts` that default-exports
- * `defineVariant({ name, description, kernel: class extends Kernel { override … }, expect })`,
+ * `defineVariant({ name, description, kernel: class extends Kernel { override … } })`,
  * and add it to the list below.
  */
 import { Errors } from '../errors.js';

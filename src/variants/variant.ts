@@ -12,8 +12,6 @@ export interface Variant {
   readonly description: string;
   /** The kernel code of this version. */
   readonly kernel: KernelClass;
-  /** What race detection should report on it: 'clean', or the check(s) expected to fire. */
-  readonly expect: 'clean' | readonly string[];
 }
 
 export function defineVariant(v: Variant): Variant {

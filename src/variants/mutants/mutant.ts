@@ -6,5 +6,5 @@ import type { KernelClass } from '../../kernel/smpboot.js';
 import { defineVariant, type Variant } from '../variant.js';
 
 export function defineMutant(name: string, description: string, kernel: KernelClass): Variant {
-  return defineVariant({ name, description, kernel, expect: ['any'] });
+  return defineVariant({ name, description, kernel });
 }
