@@ -4,37 +4,13 @@
  * a good run exits 0 with the documented JSON. Spawning tsx costs about a second, so every child
  * is started in beforeAll, several at a time, and the tests only look at what each one left.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli, inParallel, type Exit } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const TSX = join(REPO, 'node_modules/.bin/tsx');
-/** Far longer than any of these runs needs on a loaded 2-core box; a child still alive then is hung. */
-const CHILD_TIMEOUT_MS = 45_000;
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `tsx src/cli.ts ...args` from the repo root; killed (signal set) if it outlives the timeout. */
-function cli(args: string[]): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['src/cli.ts', ...args], { cwd: REPO, timeout: CHILD_TIMEOUT_MS, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 const scratch = mkdtempSync(join(tmpdir(), 'irqwork-cli-'));
 const scenario = (name: string, text: string) => {
@@ -68,19 +44,6 @@ const BAD_INPUT: Array<[string, string[], string[]]> = [
 
 const GOOD = ['stress', '--cpus', '2', '--duration', '0.5', '--json', '--seed', '7'];
 
-/** Runs the jobs at most `limit` at a time (more tsx start-ups than cores only thrash). */
-async function inParallel<T>(jobs: Array<() => Promise<T>>, limit: number): Promise<T[]> {
-  const out: T[] = new Array(jobs.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < jobs.length) {
-      const i = next++;
-      out[i] = await jobs[i]!();
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
-  return out;
-}
 
 let badExits: Exit[];
 let helpExit: Exit;

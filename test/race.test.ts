@@ -12,29 +12,17 @@ import { parseArgs } from 'node:util';
 import { ALL_CHECKS } from '../src/checks/index.js';
 import { formatRace, raceJson, reproduceCommand } from '../src/cli/race.js';
 import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/machine/options.js';
+import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
 import type { Violation } from '../src/machine/task.js';
-import { DEFAULT_CHAOS } from '../src/race/chaos.js';
-import { DEFAULT_LIVENESS } from '../src/race/liveness.js';
 import { MUTANTS } from '../src/variants/index.js';
 import { PRESETS } from '../src/workload/spec.js';
+import { raceOptions } from '../src/cli/race.js';
 
 const CPUS = 4;
 const CLEAN_BUDGET_MS = 6000;
 const DETECT_BUDGET_MS = 5000;
 const MUTANT_BUDGET_MS = 8000;
 
-/** The race options of `irqwork race` (src/cli/race.ts raceOptions). */
-function raceOptions(stopOnFirst: boolean): RaceOptions {
-  return {
-    trace: true,
-    chaos: DEFAULT_CHAOS,
-    stopOnFirst,
-    liveness: DEFAULT_LIVENESS,
-    maxFindingsPerCheck: 3,
-    stutter: { everyMs: 1500, idleMs: 500 },
-  };
-}
 
 function raceRun(over: Partial<RunOptions> & { variant: string }, stopOnFirst: boolean): RunOptions {
   return {

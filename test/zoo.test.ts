@@ -7,40 +7,24 @@
  * One 4-CPU machine for the in-process runs; the CLI child starts its own, so it runs alone (after
  * the machine's runs, never beside them). No assertion on a timing value.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { cli, type Exit } from './support/cli.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CHECKS } from '../src/checks/index.js';
 import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/machine/options.js';
+import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
 import type { Violation } from '../src/machine/task.js';
-import { DEFAULT_CHAOS } from '../src/race/chaos.js';
-import { DEFAULT_LIVENESS } from '../src/race/liveness.js';
 import { findVariant } from '../src/variants/index.js';
 import { PRESETS } from '../src/workload/spec.js';
+import { raceOptions } from '../src/cli/race.js';
 import { measureLazyBehind } from '../src/zoo/lazy-behind.js';
 import { ZOO } from '../src/zoo/cases.js';
 
 const CPUS = 4;
 const CLEAN_BUDGET_MS = 8000;
 const DETECT_BUDGET_MS = 10_000;
-const REPO = fileURLToPath(new URL('..', import.meta.url));
-const TSX = join(REPO, 'node_modules/.bin/tsx');
 /** Far longer than `zoo --budget-per 4` needs (5 cases, 9 runs of at most 4 s plus drains). */
 const ZOO_TIMEOUT_MS = 120_000;
 
-/** The race options of `irqwork race` (src/cli/race.ts raceOptions). */
-function raceOptions(stopOnFirst: boolean): RaceOptions {
-  return {
-    trace: true,
-    chaos: DEFAULT_CHAOS,
-    stopOnFirst,
-    liveness: DEFAULT_LIVENESS,
-    maxFindingsPerCheck: 3,
-    stutter: { everyMs: 1500, idleMs: 500 },
-  };
-}
 
 function syncFreeRun(variant: string, durationMs: number, stopOnFirst: boolean, seed: number): RunOptions {
   return {
@@ -58,25 +42,6 @@ function syncFreeRun(variant: string, durationMs: number, stopOnFirst: boolean, 
 
 const summary = (vs: readonly Violation[]) => vs.map((v) => `${v.check} cpu${v.cpu} w${v.work} ${v.context}: ${v.message}`).join('\n');
 
-interface Exit {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** `tsx src/cli.ts ...args` from the repo root; killed (signal set) if it outlives the timeout. */
-function cli(args: string[], timeoutMs: number): Promise<Exit> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(TSX, ['src/cli.ts', ...args], { cwd: REPO, timeout: timeoutMs, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 let machine: Machine;
 let currentClean: RunResult;

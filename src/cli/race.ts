@@ -65,7 +65,8 @@ reruns them (same seed: same per-CPU random choices; the OS still varies the rea
 exit: 0 clean (self-test: every mutant found, variant clean), 1 finding(s), 2 bad usage,
 3 internal failure`;
 
-function raceOptions(stopOnFirst: boolean, chaos: boolean): RaceOptions {
+/** The race settings of `irqwork race` (and of the zoo and the tests). */
+export function raceOptions(stopOnFirst: boolean, chaos = true): RaceOptions {
   return {
     trace: true,
     chaos: chaos ? DEFAULT_CHAOS : null,

@@ -4,13 +4,12 @@
  */
 import { Machine, type RunResult } from '../machine/machine.js';
 import { defaultRunOptions, type RunOptions } from '../machine/options.js';
-import { DEFAULT_CHAOS } from '../race/chaos.js';
-import { DEFAULT_LIVENESS } from '../race/liveness.js';
 import { randomSeed } from '../util/random.js';
 import { loadWorkload } from '../workload/spec.js';
 import { measureLazyBehind } from '../zoo/lazy-behind.js';
 import { ZOO, type RaceCase } from '../zoo/cases.js';
 import { cpusFlag, parseFlags, positiveFlag, seedFlag, type Options } from './args.js';
+import { raceOptions } from './race.js';
 import { table } from './table.js';
 
 const FLAGS: Options = {
@@ -121,14 +120,7 @@ function options(c: RaceCase, cpus: number, budgetMs: number, seed: number, vari
     seed,
     drainMs: 2000,
     hotplug: c.hotplug,
-    race: {
-      trace: false,
-      chaos: DEFAULT_CHAOS,
-      stopOnFirst,
-      liveness: DEFAULT_LIVENESS,
-      maxFindingsPerCheck: 1,
-      stutter: { everyMs: 1500, idleMs: 500 },
-    },
+    race: { ...raceOptions(stopOnFirst), trace: false, maxFindingsPerCheck: 1 },
   };
 }
 
