@@ -68,7 +68,7 @@ export function runLatencyCpu(task: CpuLatencyTask): CpuLatencyResult {
 
     rt.k.stampQueueTime = true;
     const classes = task.classes.map(classById);
-    runMeasureLoop(rt, { classes, intervalNs: task.intervalNs, mode: task.mode });
+    runMeasureLoop(rt, { classes, intervalNs: task.intervalNs, mode: task.mode, separateLazy: task.separateLazy });
     // Quiesce: queue nothing more; keep taking interrupts and ticks until every work has run.
     while (readPhase(i32) === PHASE_QUIESCE) rt.idle(() => readPhase(i32) !== PHASE_QUIESCE);
     if (readPhase(i32) === PHASE_RUNNING) throw new Error('latency cpu: measuring loop ended while running');

@@ -90,6 +90,7 @@ export class LatencyMachine {
           classes: classes.map((c) => c.id),
           intervalNs: o.intervalUs * 1000,
           mode: o.mode,
+          separateLazy: o.separateLazy,
           costRounds: o.costRounds,
         };
         return this.pool.run(task).then(

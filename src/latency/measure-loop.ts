@@ -2,19 +2,21 @@
  * The measuring loop of one CPU, in task context: every `intervalNs`, for each class, queue the
  * CPU's work of that class (locally, or on the next CPU for remote classes) — but only once the
  * previous measurement of that class has finished (one outstanding per class; a class that is
- * still busy at its turn skips the period, as a late cyclictest thread does), only in the class's
- * windows (classes.ts: the lazy class is measured apart), and never while a work whose list it
- * would share is still pending (a safety net for windows the OS stretched).
+ * still busy at its turn skips the period, as a late cyclictest thread does). With `separateLazy`
+ * (the default), also only in the class's windows (classes.ts: the lazy class is measured apart)
+ * and never while a work whose list it would share is still pending (a safety net for windows the
+ * OS stretched).
  *
  * Between turns the CPU either spins through interrupt points (`busy`: a running task, so an IPI
  * is taken at the next interrupt point) or idles (`idle`: CpuRuntime.idle, Atomics.wait with the
- * tick stopped when irq_work_needs_cpu() allows — NO_HZ). The turns of all classes on all CPUs are
- * spread evenly over the interval, so two measurements rarely share an IPI.
+ * tick stopped when irq_work_needs_cpu() allows — NO_HZ). Every CPU has a turn per class slot
+ * (five, on RT and non-RT alike), and the turns of all CPUs are spread evenly over the interval,
+ * so two measurements rarely share an IPI.
  */
 import { PHASE_RUNNING, readPhase } from '../cpu/phase.js';
 import type { CpuRuntime } from '../cpu/runtime.js';
 import { tickPeriodNs } from '../kernel/config.js';
-import { classById, LAZY_GUARD_TICKS, WINDOW_TICKS, type LatencyClass } from './classes.js';
+import { classById, LATENCY_CLASSES, LAZY_GUARD_TICKS, WINDOW_TICKS, type LatencyClass } from './classes.js';
 import { classWork } from './pool.js';
 
 export type TargetMode = 'busy' | 'idle';
@@ -23,6 +25,8 @@ export interface MeasurePlan {
   classes: readonly LatencyClass[];
   intervalNs: number;
   mode: TargetMode;
+  /** Windows and lazy_list blockers on (see classes.ts); off, every class is queued at its turn. */
+  separateLazy: boolean;
 }
 
 /** Interrupt points passed between two looks at the clock while spinning. */
@@ -52,16 +56,23 @@ export function runMeasureLoop(rt: CpuRuntime, plan: MeasurePlan): void {
   const tickNs = tickPeriodNs(rt.mem.cfg);
   const windowNs = WINDOW_TICKS * tickNs;
   const lazyGuardNs = LAZY_GUARD_TICKS * tickNs;
-  const m = plan.classes.length;
-  const works = plan.classes.map((c) => classWork(rt.mem, rt.id, c.slot));
-  const remote = plan.classes.map((c) => c.remote);
-  const windows = plan.classes.map((c) => c.window);
-  const blockers = plan.classes.map((c) => blockersOf(rt, c, target, previous));
+  // One turn per class slot, measured in this run or not: the CPU wakes at the same times on RT
+  // and non-RT, so that both idle equally long between turns (how deep a CPU has gone idle shows
+  // in the latency of what it does next).
+  const turns = LATENCY_CLASSES;
+  const m = turns.length;
+  const measured = turns.map((c) => plan.classes.some((p) => p.id === c.id));
+  const works = turns.map((c) => classWork(rt.mem, rt.id, c.slot));
+  const remote = turns.map((c) => c.remote);
+  const windows = turns.map((c) => c.window);
+  const blockers = turns.map((c) => blockersOf(rt, c, target, previous));
   const due = new Float64Array(m);
   const startNs = cpu.nowNs();
   for (let j = 0; j < m; j++) due[j] = startNs + ((j * nrCpus + rt.id) / (nrCpus * m)) * plan.intervalNs;
 
   const mayQueue = (j: number, now: number): boolean => {
+    if (!measured[j]) return false;
+    if (!plan.separateLazy) return !k.irqWorkIsBusy(works[j]!);
     const window = windows[j];
     if (window !== 'any') {
       const inLazyWindow = Math.floor(now / windowNs) % 2 === 0;

@@ -21,6 +21,11 @@ export interface LatencyOptions {
   costRounds: number;
   /** How long the outstanding works may take to run after the measuring ends, ms. */
   drainMs: number;
+  /**
+   * Measure the lazy class in windows of its own (classes.ts), so that each class shows its own
+   * path. false: all classes at once, which shows how they meet on lazy_list instead.
+   */
+  separateLazy: boolean;
 }
 
 export const DEFAULT_INTERVAL_US = 200;
@@ -38,5 +43,6 @@ export function defaultLatencyOptions(): LatencyOptions {
     variant: DEFAULT_VARIANT,
     costRounds: 100,
     drainMs: 5000,
+    separateLazy: true,
   };
 }

@@ -13,6 +13,8 @@ export interface CpuLatencyTask {
   classes: LatencyClassId[];
   intervalNs: number;
   mode: TargetMode;
+  /** Lazy class in windows of its own (see options.ts). */
+  separateLazy: boolean;
   /** Rounds of queue-cost batches before measuring. */
   costRounds: number;
 }

@@ -13,7 +13,8 @@
  *
  * `IRQWORK_WORKER_LOADER=tsx` forces the fallback (to compare, or if bundling misbehaves).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
@@ -26,11 +27,14 @@ export interface WorkerFile {
 }
 
 interface Esbuild {
-  buildSync(options: Record<string, unknown>): unknown;
+  buildSync(options: Record<string, unknown>): { outputFiles?: Array<{ text: string }> };
 }
 
+/** Bundles live here, named by their content: each version of the code is written once, and
+ *  concurrent runs (tests, other sessions) share it without racing or leaving a file per run. */
+const BUNDLE_DIR = join(tmpdir(), 'irqwork-worker-bundles');
+
 const built = new Map<string, WorkerFile>();
-let outDir: string | undefined;
 
 function loadEsbuild(): Esbuild | null {
   try {
@@ -38,6 +42,31 @@ function loadEsbuild(): Esbuild | null {
   } catch {
     return null;
   }
+}
+
+function bundle(esbuild: Esbuild, tsEntry: string): string {
+  const result = esbuild.buildSync({
+    entryPoints: [tsEntry],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    target: 'node20',
+    packages: 'external',
+    write: false,
+    logLevel: 'silent',
+  });
+  const text = result.outputFiles?.[0]?.text;
+  if (text === undefined) throw new Error('esbuild produced no output');
+  const hash = createHash('sha256').update(text).digest('hex').slice(0, 16);
+  const file = join(BUNDLE_DIR, `${basename(tsEntry).replace(/\.ts$/, '')}-${hash}.cjs`);
+  if (!existsSync(file)) {
+    mkdirSync(BUNDLE_DIR, { recursive: true });
+    // Write aside, then rename: a reader never sees half a file.
+    const partial = `${file}.${process.pid}.partial`;
+    writeFileSync(partial, text);
+    renameSync(partial, file);
+  }
+  return file;
 }
 
 /** The file to hand piscina for the worker whose TypeScript entry is `tsEntry` (built once per process). */
@@ -48,23 +77,7 @@ export function workerFile(tsEntry: string): WorkerFile {
   const esbuild = process.env.IRQWORK_WORKER_LOADER === 'tsx' ? null : loadEsbuild();
   if (esbuild) {
     try {
-      if (!outDir) {
-        const dir = mkdtempSync(join(tmpdir(), 'irqwork-workers-'));
-        outDir = dir;
-        process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-      }
-      const outfile = join(outDir, basename(tsEntry).replace(/\.ts$/, '.cjs'));
-      esbuild.buildSync({
-        entryPoints: [tsEntry],
-        outfile,
-        bundle: true,
-        platform: 'node',
-        format: 'cjs',
-        target: 'node20',
-        packages: 'external',
-        logLevel: 'silent',
-      });
-      result = { filename: outfile, loader: 'bundle' };
+      result = { filename: bundle(esbuild, tsEntry), loader: 'bundle' };
     } catch {
       // Fall back to tsx: slower, but the same code.
     }

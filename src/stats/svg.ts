@@ -18,6 +18,8 @@ export interface LatencySvgOptions {
   title: string;
   series: Array<{ label: string; histogram: LatencyHistogram }>;
   kind: LatencyChartKind;
+  /** Canvas width (default 860); what exceeds the default widens the legend, for long labels. */
+  widthPx?: number;
 }
 
 const WIDTH_PX = 860;
@@ -136,6 +138,7 @@ function yAxisFor(kind: LatencyChartKind, histograms: LatencyHistogram[], ys: nu
 
 /** Renders the chart as a complete SVG document. */
 export function renderLatencySvg(opts: LatencySvgOptions): string {
+  const widthPx = Math.max(WIDTH_PX, opts.widthPx ?? WIDTH_PX);
   const histograms = opts.series.map((s) => s.histogram);
   const [loDecade, hiDecade] = xDecades(histograms);
   const xToPx = (xUs: number): number =>
@@ -146,11 +149,11 @@ export function renderLatencySvg(opts: LatencySvgOptions): string {
   const yAxis = yAxisFor(opts.kind, histograms, pointsPerSeries.flat().map(([, y]) => y));
 
   const out: string[] = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH_PX}" height="${HEIGHT_PX}" ` +
-      `viewBox="0 0 ${WIDTH_PX} ${HEIGHT_PX}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${widthPx}" height="${HEIGHT_PX}" ` +
+      `viewBox="0 0 ${widthPx} ${HEIGHT_PX}" font-family="sans-serif" font-size="12">`,
     `<title>${escapeXml(opts.title)}</title>`,
-    `<rect width="${WIDTH_PX}" height="${HEIGHT_PX}" fill="white"/>`,
-    `<text x="${WIDTH_PX / 2}" y="28" text-anchor="middle" font-size="16">${escapeXml(opts.title)}</text>`,
+    `<rect width="${widthPx}" height="${HEIGHT_PX}" fill="white"/>`,
+    `<text x="${widthPx / 2}" y="28" text-anchor="middle" font-size="16">${escapeXml(opts.title)}</text>`,
   ];
   for (let e = loDecade; e <= hiDecade; e++) {
     const x = px(xToPx(10 ** e));

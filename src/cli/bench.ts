@@ -1,0 +1,47 @@
+/**
+ * `irqwork bench`: queue cost against its floor, remote latency against raw hand-offs, works/s
+ * scaling of the stress machine, RT / non-RT per latency class — in one run, with ratios.
+ * Exit 0 (2 bad usage, 3 internal failure: in cli.ts).
+ */
+import { writeFileSync } from 'node:fs';
+import { runBench, WORKS_WORKLOAD } from '../latency/bench.js';
+import { benchJson, benchSvg, formatBench } from '../latency/bench-report.js';
+import { printOut, stderrProgress } from '../latency/output.js';
+import { parseFlags, type Options } from './args.js';
+import { outputFileFlag } from './latency.js';
+
+export const BENCH_FLAGS: Options = {
+  json: { type: 'boolean' },
+  svg: { type: 'string' },
+  quick: { type: 'boolean' },
+};
+
+export const BENCH_HELP = `usage: irqwork bench [--json] [--svg F] [--quick]
+
+Measures in one run, side by side, and prints the ratios between them:
+  (a) irq_work_queue() cost (claim succeeds / already pending) against the floor, a bare
+      Atomics.or + Atomics.compareExchange pair, timed in batches of 1000 calls
+  (b) remote hard queue→callback latency to a busy and to an idle CPU against raw hand-offs
+      between two workers: busy-spin, Atomics.notify→wait, postMessage (one-way), piscina.run()
+      (round trip)
+  (c) executed works/s of the stress machine (workload ${WORKS_WORKLOAD}) for 1, 2, 4 … 64 CPUs, RT and non-RT
+  (d) RT / non-RT latency p50 per class
+
+  --json    one JSON object on stdout, with a "ratios" object beside the raw figures
+  --svg F   write a picture: CDF of the remote latencies and the hand-off baselines
+  --quick   fewer and shorter points (a few seconds; for tests)
+
+Progress goes to stderr when it is a terminal. Takes about a minute (--quick: ~10 s).`;
+
+export async function benchCommand(argv: string[]): Promise<number> {
+  const values = parseFlags('bench', argv, BENCH_FLAGS);
+  if (values.help) {
+    console.log(BENCH_HELP);
+    return 0;
+  }
+  const svg = outputFileFlag('svg', values.svg);
+  const result = await runBench({ quick: values.quick === true, progress: stderrProgress() });
+  if (svg) writeFileSync(svg, benchSvg(result));
+  await printOut(values.json ? JSON.stringify(benchJson(result), null, 2) : formatBench(result));
+  return 0;
+}

@@ -1,0 +1,158 @@
+/**
+ * `irqwork latency`: cyclictest for irq_work. Per latency class, a cyclictest line per CPU and a
+ * percentile table; `-h US` histogram blocks (stdout or --histfile), --json, --svg; RT and non-RT
+ * side by side with `--config both`. Exit 0 clean, 1 the kernel model warned, (2 bad usage, 3
+ * internal failure: in cli.ts).
+ */
+import { existsSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { UsageError } from '../errors.js';
+import { formatHistogramBlocks } from '../latency/histfile.js';
+import { LatencyMachine } from '../latency/machine.js';
+import { DEFAULT_INTERVAL_US, DEFAULT_LATENCY_DURATION_S, defaultLatencyOptions, type LatencyOptions } from '../latency/options.js';
+import { printOut, stderrProgress } from '../latency/output.js';
+import { formatLatency, latencyJson, latencySvg } from '../latency/report.js';
+import type { LatencyRun } from '../latency/result.js';
+import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
+import { configFlag, cpusFlag, intFlag, positiveFlag, variantFlag, type Options } from './args.js';
+
+export const LATENCY_FLAGS: Options = {
+  cpus: { type: 'string' },
+  config: { type: 'string' },
+  duration: { type: 'string' },
+  busy: { type: 'boolean' },
+  idle: { type: 'boolean' },
+  histogram: { type: 'string', short: 'h' },
+  histfile: { type: 'string' },
+  json: { type: 'boolean' },
+  svg: { type: 'string' },
+  interval: { type: 'string' },
+  hz: { type: 'string' },
+  variant: { type: 'string' },
+  'lazy-together': { type: 'boolean' },
+  help: { type: 'boolean' },
+};
+
+export const LATENCY_HELP = `usage: irqwork latency [options]
+
+cyclictest for irq_work: every CPU periodically queues one work of each latency class and the CPU
+that runs the callback records the time from the successful claim to the callback's start.
+Classes: local hard, local lazy, remote hard; with PREEMPT_RT also local threaded and remote
+threaded (non-HARD_IRQ works run in irq_workd). Remote classes queue on the next CPU.
+
+  --cpus N            simulated CPUs, 1..256 (default: all cores; more CPUs than cores measures
+                      the OS scheduler, not the model)
+  --config C          rt, nort or both (side by side) (default rt)
+  --duration S        seconds measured per configuration (default ${DEFAULT_LATENCY_DURATION_S})
+  --idle              between measurements CPUs idle in Atomics.wait, tick stopped (NO_HZ) (default)
+  --busy              between measurements CPUs spin through interrupt points
+  -h, --histogram US  print cyclictest histogram blocks of US 1-µs buckets (one column per CPU)
+  --histfile F        write the histogram blocks to F instead of stdout (needs -h)
+  --json              one JSON object on stdout: per class and CPU count, min, avg, max, p50, p90,
+                      p99, p999 (µs) and the histogram buckets
+  --svg F             write a picture: CDF per class, log latency axis
+  --interval US       period of each class's measurements, µs (default ${DEFAULT_INTERVAL_US})
+  --hz N              timer ticks per second, 10..10000 (default 1000)
+  --variant NAME      kernel code version: ${variantNames().join(', ')} (default ${DEFAULT_VARIANT})
+  --lazy-together     measure the lazy class at the same time as the others instead of in
+                      windows of its own: shows how works meet on lazy_list (on RT a plain work
+                      queued behind a pending LAZY work waits for the tick)
+  --help              this text
+
+exit: 0 clean, 1 the kernel model warned, 2 bad usage, 3 internal failure`;
+
+type Values = Record<string, string | boolean | undefined>;
+
+function parseLatencyFlags(argv: string[]): Values {
+  try {
+    return parseArgs({ args: argv, options: LATENCY_FLAGS, strict: true, allowPositionals: false }).values as Values;
+  } catch (e) {
+    const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
+    throw new UsageError(`irqwork latency: ${msg}; see 'irqwork latency --help'`);
+  }
+}
+
+/** An output file flag: its directory must exist, and it must not be a directory itself. */
+export function outputFileFlag(name: string, value: string | boolean | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} needs a file name`);
+  const path = resolve(value);
+  if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
+    throw new UsageError(`--${name}: directory ${JSON.stringify(dirname(value))} does not exist`);
+  }
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${name}: ${JSON.stringify(value)} is a directory`);
+  return path;
+}
+
+export interface LatencyCli {
+  options: LatencyOptions;
+  configs: Array<'rt' | 'nort'>;
+  histogramUs?: number;
+  histfile?: string;
+  json: boolean;
+  svg?: string;
+}
+
+/** Every flag checked before any thread starts. */
+export function latencyCliFromFlags(values: Values): LatencyCli {
+  const d = defaultLatencyOptions();
+  if (values.busy && values.idle) throw new UsageError('--busy and --idle exclude each other');
+  const config = configFlag(values.config, ['rt', 'nort', 'both']);
+  const histogramUs = values.histogram === undefined ? undefined : intFlag('histogram', values.histogram, 0, 1, 100_000);
+  const histfile = outputFileFlag('histfile', values.histfile);
+  if (histfile && histogramUs === undefined) throw new UsageError('--histfile needs -h US (the histogram size)');
+  const options: LatencyOptions = {
+    ...d,
+    cpus: cpusFlag(values.cpus),
+    mode: values.busy ? 'busy' : 'idle',
+    durationMs: positiveFlag('duration', values.duration, DEFAULT_LATENCY_DURATION_S, 86_400) * 1000,
+    intervalUs: intFlag('interval', values.interval, DEFAULT_INTERVAL_US, 10, 1_000_000),
+    hz: intFlag('hz', values.hz, d.hz, 10, 10_000),
+    variant: variantFlag(values.variant, DEFAULT_VARIANT),
+    separateLazy: values['lazy-together'] !== true,
+  };
+  return {
+    options,
+    configs: config === 'both' ? ['rt', 'nort'] : [config as 'rt' | 'nort'],
+    histogramUs,
+    histfile,
+    json: values.json === true,
+    svg: outputFileFlag('svg', values.svg),
+  };
+}
+
+export async function latencyCommand(argv: string[]): Promise<number> {
+  const values = parseLatencyFlags(argv);
+  if (values.help) {
+    console.log(LATENCY_HELP);
+    return 0;
+  }
+  const cli = latencyCliFromFlags(values);
+  const progress = stderrProgress();
+  const machine = LatencyMachine.start(cli.options.cpus);
+  const runs: LatencyRun[] = [];
+  try {
+    for (const config of cli.configs) {
+      progress(`measuring ${config}, ${cli.options.cpus} CPUs, ${cli.options.durationMs / 1000} s …`);
+      runs.push(await machine.run({ ...cli.options, preemptRt: config === 'rt' }));
+    }
+  } finally {
+    await machine.close();
+  }
+  const blocks = cli.histogramUs === undefined ? undefined : formatHistogramBlocks(runs, cli.histogramUs);
+  if (blocks !== undefined && cli.histfile) writeFileSync(cli.histfile, blocks);
+  if (cli.svg) {
+    const title = `irq_work latency, ${cli.options.cpus} CPUs, ${cli.options.mode} targets: ${cli.configs.join(' vs ')}`;
+    writeFileSync(cli.svg, latencySvg(runs, title));
+  }
+  if (cli.json) {
+    const doc = latencyJson(runs, machine.loader);
+    if (blocks !== undefined && !cli.histfile) doc.cyclictestHistogram = blocks;
+    await printOut(JSON.stringify(doc, null, 2));
+  } else {
+    const text = formatLatency(runs, machine.loader);
+    await printOut(blocks !== undefined && !cli.histfile ? `${text}\n\n${blocks.trimEnd()}` : text);
+  }
+  return runs.some((r) => r.warnings.length > 0) ? 1 : 0;
+}

@@ -1,0 +1,177 @@
+/**
+ * `irqwork bench` in one run, so that every figure is compared with peers measured on the same
+ * machine at the same time:
+ *
+ *   (a) queue cost against the floor (from the latency runs' queue-cost batches)
+ *   (b) remote hard latency to a busy and to an idle CPU, against raw hand-offs between two of the
+ *       same worker threads: busy-spin, notify→wait, postMessage, piscina.run()
+ *   (c) executed works/s of the stress machine for 1 … 64 CPUs, RT and non-RT
+ *   (d) RT / non-RT latency per class
+ *
+ * Latency runs use 2 CPUs: "to a busy CPU" needs each spinner on its own core, and the baselines
+ * are two-thread hand-offs too.
+ */
+import { availableParallelism, loadavg } from 'node:os';
+import { Machine } from '../machine/machine.js';
+import { defaultRunOptions } from '../machine/options.js';
+import { PRESETS } from '../workload/spec.js';
+import { measureHandoff, measurePiscinaRun, type HandoffMeasurement } from './baselines.js';
+import type { LatencyHistogram } from '../stats/histogram.js';
+import { LatencyMachine } from './machine.js';
+import { defaultLatencyOptions, type LatencyOptions } from './options.js';
+import type { Progress } from './output.js';
+import { mergeAll, type LatencyRun, type QueueCost } from './result.js';
+import type { WorkerLoader } from './worker-bundle.js';
+
+/**
+ * Workload of the works/s scaling: `local` — every CPU queues on itself (task and hardirq context)
+ * and syncs its own works. It measures how the model's own paths scale with CPUs. `mixed` adds
+ * remote queue_on and NMIs, where a CPU waits on others' IPIs and irq_workd: with more CPUs than
+ * cores that measures how fast the OS reschedules the waited-for worker, not the model.
+ */
+export const WORKS_WORKLOAD = 'local';
+export const LATENCY_CPUS = 2;
+
+export interface BenchOptions {
+  quick: boolean;
+  progress: Progress;
+}
+
+export interface BenchSettings {
+  quick: boolean;
+  cores: number;
+  /** The 1-minute load average when the bench started and when it ended (its own threads count too). */
+  loadAverage1m: { start: number; end: number };
+  latencyCpus: number;
+  latencyDurationMs: number;
+  intervalUs: number;
+  handoffSamples: Record<'spin' | 'notify' | 'port' | 'piscinaRun', number>;
+  worksWorkload: string;
+  worksDurationMs: number;
+  worksPoints: number[];
+  workerLoader: WorkerLoader;
+}
+
+export interface WorksPoint {
+  cpus: number;
+  rt: number | null;
+  nort: number | null;
+  /** A run that failed its accounting check or crashed: its figure is not trusted. */
+  problems: string[];
+}
+
+export interface BenchResult {
+  settings: BenchSettings;
+  queueCost: QueueCost;
+  latency: { rtBusy: LatencyRun; rtIdle: LatencyRun; nortBusy: LatencyRun; nortIdle: LatencyRun };
+  handoff: { spin: HandoffMeasurement; notify: HandoffMeasurement; port: HandoffMeasurement; piscinaRun: LatencyHistogram };
+  works: WorksPoint[];
+}
+
+const FULL_POINTS = [1, 2, 4, 8, 16, 32, 64];
+const QUICK_POINTS = [1, 2, 4];
+
+export async function runBench(opts: BenchOptions): Promise<BenchResult> {
+  const { quick, progress } = opts;
+  const loadAtStart = loadavg()[0]!;
+  const latencyOptions: LatencyOptions = {
+    ...defaultLatencyOptions(),
+    cpus: LATENCY_CPUS,
+    durationMs: quick ? 400 : 2000,
+    warmupMs: quick ? 100 : 200,
+    costRounds: quick ? 30 : 200,
+  };
+  const handoffSamples = quick
+    ? { spin: 2000, notify: 300, port: 300, piscinaRun: 200 }
+    : { spin: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
+  const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
+  const worksDurationMs = quick ? 300 : 700;
+
+  const machine = LatencyMachine.start(LATENCY_CPUS);
+  let latency: BenchResult['latency'];
+  let handoff: BenchResult['handoff'];
+  try {
+    const run = (preemptRt: boolean, mode: LatencyOptions['mode']) => {
+      progress(`latency ${preemptRt ? 'rt' : 'nort'}, ${mode} targets, ${latencyOptions.durationMs / 1000} s …`);
+      return machine.run({ ...latencyOptions, preemptRt, mode });
+    };
+    // The first run in fresh workers meets a cold JIT beyond its warm-up; run one and drop it.
+    progress('warming up the workers …');
+    await machine.run({ ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: true, mode: 'busy' });
+    await machine.run({ ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: false, mode: 'idle' });
+    latency = {
+      rtBusy: await run(true, 'busy'),
+      rtIdle: await run(true, 'idle'),
+      nortBusy: await run(false, 'busy'),
+      nortIdle: await run(false, 'idle'),
+    };
+    progress('hand-off baselines: busy-spin, notify→wait, postMessage, piscina.run() …');
+    handoff = {
+      spin: await measureHandoff(machine.pool, 'spin', handoffSamples.spin),
+      notify: await measureHandoff(machine.pool, 'notify', handoffSamples.notify),
+      port: await measureHandoff(machine.pool, 'port', handoffSamples.port),
+      piscinaRun: await measurePiscinaRun(machine.pool, handoffSamples.piscinaRun),
+    };
+  } finally {
+    await machine.close();
+  }
+
+  const works: WorksPoint[] = [];
+  for (const cpus of worksPoints) {
+    progress(`works/s, ${cpus} CPU${cpus > 1 ? 's' : ''}, rt and nort …`);
+    works.push(await measureWorks(cpus, worksDurationMs));
+  }
+
+  const runs = Object.values(latency);
+  return {
+    settings: {
+      quick,
+      cores: availableParallelism(),
+      loadAverage1m: { start: Math.round(loadAtStart * 100) / 100, end: Math.round(loadavg()[0]! * 100) / 100 },
+      latencyCpus: LATENCY_CPUS,
+      latencyDurationMs: latencyOptions.durationMs,
+      intervalUs: latencyOptions.intervalUs,
+      handoffSamples,
+      worksWorkload: WORKS_WORKLOAD,
+      worksDurationMs,
+      worksPoints,
+      workerLoader: machine.loader,
+    },
+    queueCost: {
+      floor: mergeAll(runs.map((r) => r.queueCost.floor)),
+      claimOk: mergeAll(runs.map((r) => r.queueCost.claimOk)),
+      pending: mergeAll(runs.map((r) => r.queueCost.pending)),
+    },
+    latency,
+    handoff,
+    works,
+  };
+}
+
+/** Executed works/s of the stress machine with `cpus` CPUs, RT and non-RT (one machine, two runs). */
+async function measureWorks(cpus: number, durationMs: number): Promise<WorksPoint> {
+  const point: WorksPoint = { cpus, rt: null, nort: null, problems: [] };
+  const machine = Machine.start(cpus);
+  try {
+    for (const preemptRt of [true, false]) {
+      const config = preemptRt ? 'rt' : 'nort';
+      try {
+        const r = await machine.run({
+          ...defaultRunOptions(),
+          cpus,
+          preemptRt,
+          workload: PRESETS[WORKS_WORKLOAD]!,
+          durationMs,
+          seed: 1,
+        });
+        point[config] = r.executedPerSec;
+        if (!r.ok) point.problems.push(`${config}: ${r.violations.length} violation(s), first: ${r.violations[0]!.message}`);
+      } catch (e) {
+        point.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
+      }
+    }
+  } finally {
+    await machine.close().catch(() => {});
+  }
+  return point;
+}

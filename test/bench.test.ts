@@ -1,0 +1,73 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+
+interface BenchDoc {
+  command: string;
+  ratios: Record<string, number | null>;
+  queueCost: { floorNs: number; claimOkNs: number; pendingNs: number };
+  handoff: Record<string, { count: number; p50: number }>;
+  remote: Record<string, { count: number; p50: number }>;
+  works: Array<{ cpus: number; rt: number | null; nort: number | null; problems: string[] }>;
+  latency: Record<string, { classes: Record<string, unknown> }>;
+}
+
+// One `irqwork bench --quick` for the whole file: it starts its own workers, as a user's run does.
+const dir = mkdtempSync(join(tmpdir(), 'irqwork-bench-test-'));
+const svgFile = join(dir, 'bench.svg');
+let run: { code: number; stdout: string; stderr: string };
+let doc: BenchDoc;
+
+beforeAll(async () => {
+  run = await new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli.ts', 'bench', '--quick', '--json', '--svg', svgFile],
+      { cwd: ROOT, timeout: 55_000, maxBuffer: 64 * 1024 * 1024 },
+      (error, stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? -1) : 0, stdout, stderr }),
+    );
+  });
+  doc = JSON.parse(run.stdout) as BenchDoc;
+}, 60_000);
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('irqwork bench --quick', () => {
+  it('completes with exit 0, JSON on stdout and no progress noise on a non-terminal stderr', () => {
+    expect(run.code).toBe(0);
+    expect(doc.command).toBe('bench');
+    expect(run.stderr).toBe('');
+  });
+
+  it('has a ratios object beside the raw figures', () => {
+    const finite = ['queueVsFloor', 'queuePendingVsFloor', 'remoteBusyVsSpin', 'remoteIdleVsNotify', 'postMessageVsRemoteBusy', 'works2vs1', 'works2vs1NonRt'];
+    for (const name of finite) {
+      expect(doc.ratios[name], name).toBeTypeOf('number');
+      expect(doc.ratios[name]! > 0 && Number.isFinite(doc.ratios[name]), name).toBe(true);
+    }
+    for (const cls of ['LocalHard', 'LocalLazy', 'LocalThreaded', 'RemoteHard', 'RemoteThreaded']) {
+      expect(doc.ratios[`rtVsNonRt${cls}`], cls).toBeTypeOf('number');
+      expect(doc.ratios[`rtVsNonRt${cls}Busy`], cls).toBeTypeOf('number');
+    }
+    // --quick measures 1, 2 and 4 CPUs only: no 64-CPU point to compare.
+    expect(doc.ratios.works64vs2).toBeNull();
+    expect(doc.queueCost.claimOkNs).toBeGreaterThan(0);
+    expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'notifyWaitOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
+    for (const h of Object.values(doc.handoff)) expect(h.count).toBeGreaterThan(0);
+    expect(doc.remote.busy!.count).toBeGreaterThan(0);
+    expect(doc.remote.idle!.count).toBeGreaterThan(0);
+    expect(doc.works.map((w) => w.cpus)).toEqual([1, 2, 4]);
+    expect(Object.keys(doc.latency)).toEqual(['rtBusy', 'rtIdle', 'nortBusy', 'nortIdle']);
+  });
+
+  it('writes the picture', () => {
+    const svg = readFileSync(svgFile, 'utf8');
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg.match(/<polyline /g)).toHaveLength(6);
+  });
+});
