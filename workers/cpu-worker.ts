@@ -75,6 +75,7 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
     listeners.push(traceHooks(rt.trace));
   }
   if (race?.checks) {
+    rt.cpu.rcuReaderSeq = true;
     listeners.push(shadowHooks(mem));
     for (const check of CPU_CHECKS) listeners.push(check.hooks({ mem, cpu: rt.cpu, report }));
   }

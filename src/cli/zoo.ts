@@ -136,8 +136,15 @@ async function raceRow(machine: Machine, c: RaceCase, cpus: number, budgetMs: nu
     timeMs: hit?.atMs ?? null,
     fixedVariant: c.fixed,
     fixedClean: fixed === null ? null : fixed.ok,
-    detail: hit ? `${c.variant}: [${hit.check}] ${hit.message}` : `${c.variant}: not reproduced (${c.explanation})`,
+    detail:
+      (hit ? `${c.variant}: [${hit.check}] ${hit.message}` : `${c.variant}: not reproduced (${c.explanation})`) +
+      (fixed && !fixed.ok ? `; fixed variant ${c.fixed} NOT clean: ${describeFirst(fixed)}` : ''),
   };
+}
+
+function describeFirst(r: RunResult): string {
+  const v = r.violations.find((x) => !x.info);
+  return v ? `[${v.check}] cpu${v.cpu} work ${v.work}: ${v.message}` : 'no detail';
 }
 
 function latencyRow(name: string, reference: string): Row {

@@ -29,6 +29,10 @@ import { TraceEvent, type TraceRing } from '../race/trace.js';
 
 /** How many interrupt points pass between two looks at the clock (tick due?) on the fast path. */
 const CLOCK_CHECK_EVERY = 64;
+/** cpu_relax() calls in a row before a spinning CPU gives its core away for a moment. */
+const PAUSE_LOOP_SPINS = 256;
+/** How long it gives it away at most (an IPI ends the wait at once). */
+const PAUSE_LOOP_WAIT_MS = 0.05;
 
 export interface RuntimeOptions {
   /** NO_HZ idle: stop the tick in idle when irq_work_needs_cpu() allows it. */
@@ -46,6 +50,9 @@ export class CpuRuntime {
   private readonly ticksWord: number;
   readonly periodNs: number;
   nextTickNs = 0;
+  /** When the tick was first armed: a restarted tick goes back on this grid. */
+  private tickOriginNs = 0;
+  private relaxSpins = 0;
   private clockCountdown = CLOCK_CHECK_EVERY;
   /** Event trace of this CPU (race runs); null when off. */
   trace: TraceRing | null = null;
@@ -75,13 +82,30 @@ export class CpuRuntime {
   /** Boot: create irq_workd (RT) and arm the tick. */
   boot(): void {
     this.k.irqWorkInitThreads();
-    this.nextTickNs = this.cpu.nowNs() + this.periodNs;
+    this.tickOriginNs = this.cpu.nowNs();
+    this.nextTickNs = this.tickOriginNs + this.periodNs;
   }
 
   /** Installs the real-time interrupt point (worker mode). */
   installInterruptPoint(): void {
     this.cpu.interruptPoint = (site) => this.interruptPoint(site);
     this.cpu.onPreemptible = () => this.preemptionPoint();
+    this.cpu.cpuRelax = () => this.cpuRelax();
+  }
+
+  /**
+   * cpu_relax() in a wait loop (irq_work_sync spinning on BUSY, synchronize_rcu): an interrupt
+   * point, and after a long spin a short wait on the pending-IPI word — what a VM's pause-loop
+   * exiting does for a vCPU spinning on a descheduled one. With more simulated CPUs than cores,
+   * the CPU we spin for may be waiting for our core.
+   */
+  private cpuRelax(): void {
+    this.interruptPoint('cpu_relax');
+    if (++this.relaxSpins < PAUSE_LOOP_SPINS) return;
+    this.relaxSpins = 0;
+    Atomics.store(this.i32, this.pollingWord, 1);
+    Atomics.wait(this.i32, this.pendingWord, 0, PAUSE_LOOP_WAIT_MS);
+    Atomics.store(this.i32, this.pollingWord, 0);
   }
 
   /**
@@ -222,11 +246,17 @@ export class CpuRuntime {
     cpu.switchTo(prev);
   }
 
-  /** tick_nohz_idle_exit(): restart a stopped tick. */
+  /** tick_nohz_idle_exit(): restart a stopped tick, back on its grid (tick_nohz_restart). */
   private restartTick(): void {
     if (!this.tickStopped()) return;
     this.setTickStopped(false);
-    this.nextTickNs = this.cpu.nowNs() + this.periodNs;
+    this.nextTickNs = this.nextTickOnGrid();
+  }
+
+  /** The first tick of the CPU's grid after now. */
+  nextTickOnGrid(): number {
+    const sinceOrigin = this.cpu.nowNs() - this.tickOriginNs;
+    return this.tickOriginNs + (Math.floor(sinceOrigin / this.periodNs) + 1) * this.periodNs;
   }
 
   /** Whether this CPU has an irq_workd thread at all (RT), parked or not. */

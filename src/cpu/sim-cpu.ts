@@ -173,6 +173,9 @@ export class SimCpu implements KernelCpu {
 
   // ── RCU read side (the grace-period side is kernel/rcu.ts) ────────────────────
   private rcuNesting = 0;
+  /** Number readers from H_RCU_SEQ for the rcu check. Off without checks: every hardirq would
+   *  otherwise bump one word shared by all CPUs. */
+  rcuReaderSeq = false;
 
   /**
    * rcu_read_lock(). The outermost reader publishes its nesting first and its sequence number
@@ -182,6 +185,10 @@ export class SimCpu implements KernelCpu {
   rcuReadLock(): void {
     const i32 = this.i32;
     if (this.rcuNesting++ === 0) {
+      if (!this.rcuReaderSeq) {
+        Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
+        return;
+      }
       Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET);
       Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
       Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, Atomics.add(i32, H_RCU_SEQ, 1));

@@ -67,6 +67,7 @@ export class Harness {
       const rt = new CpuRuntime(this.mem, id, v, env, hooks ? combineHooks([hooks]) : undefined);
       rt.cpu.interruptPoint = (site) => this.reached(id, site);
       rt.cpu.onPreemptible = () => {};
+      rt.cpu.rcuReaderSeq = true; // the rcu check's numbering, always on in tests
       registerCallbacks(rt.k, rt.cpu, sink);
       rt.boot();
       this.runtimes.push(rt);

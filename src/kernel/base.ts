@@ -86,7 +86,10 @@ export abstract class KernelBase {
    */
   accountClaim(work: number): void {
     const node = this.mem.node(work);
-    Atomics.add(this.i32, node + W_CLAIMED, 1);
+    // A plain increment: successful claims of one work are serialised by PENDING (the next one
+    // can only succeed after an execution cleared it, and that execution took the work off a
+    // list after this claim linked it), so no two claimers ever race on this word.
+    this.i32[node + W_CLAIMED]!++;
     if (this.stampQueueTime) {
       this.i32[node + W_QUEUE_CPU] = this.cpu.id;
       this.f64[(node + W_QUEUE_TIME_F64) / 2] = this.cpu.nowNs();

@@ -50,6 +50,10 @@ export abstract class Llist extends KernelBase {
   llistReverseOrder(first: number): number {
     let reversed = 0;
     while (first !== 0) {
+      // Not a step other CPUs can see; an interrupt point all the same, so that a chain corrupted
+      // into a cycle (the v2 bug can do that) is a lockup the watchdog can see and unwind, as
+      // the kernel's NMI watchdog would report it, rather than a silent endless loop.
+      this.cpu.interruptPoint('llist_reverse_order');
       const next = this.llistNext(first);
       this.i32[this.nextOf(first)] = reversed;
       reversed = first;

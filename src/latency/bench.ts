@@ -21,7 +21,7 @@ import { LatencyMachine } from './machine.js';
 import { defaultLatencyOptions, type LatencyOptions } from './options.js';
 import type { Progress } from './output.js';
 import { mergeAll, type LatencyRun, type QueueCost } from './result.js';
-import type { WorkerLoader } from './worker-bundle.js';
+import type { WorkerLoader } from '../util/worker-bundle.js';
 
 /**
  * Workload of the works/s scaling: `local` — every CPU queues on itself (task and hardirq context)

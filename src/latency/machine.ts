@@ -24,7 +24,7 @@ import type { LatencyOptions } from './options.js';
 import { initLatencyWorks, latencyWorks } from './pool.js';
 import { collectRun, type LatencyRun } from './result.js';
 import type { CpuLatencyResult, CpuLatencyTask } from './task.js';
-import { workerFile, type WorkerLoader } from './worker-bundle.js';
+import { workerFile, type WorkerLoader } from '../util/worker-bundle.js';
 
 export const LATENCY_WORKER_TS = fileURLToPath(new URL('../../workers/latency-worker.ts', import.meta.url));
 const POLL_MS = 2;

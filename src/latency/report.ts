@@ -10,7 +10,7 @@ import { renderLatencySvg } from '../stats/svg.js';
 import { classById, classPriority, LATENCY_CLASSES, type LatencyClass } from './classes.js';
 import type { LatencyRun } from './result.js';
 import { queueCostJson, runJson } from './result.js';
-import type { WorkerLoader } from './worker-bundle.js';
+import type { WorkerLoader } from '../util/worker-bundle.js';
 
 const NS_PER_US = 1000;
 /** Pictures are wider than the renderer's default, so that labels like "rt remote threaded" fit. */

@@ -37,6 +37,7 @@ import {
 import { KernelMemory } from '../kernel/memory.js';
 import { InternalError } from '../errors.js';
 import { findVariant } from '../variants/index.js';
+import { workerFile } from '../util/worker-bundle.js';
 import { initPool, poolLayout } from '../workload/pool.js';
 import { worksPerCpu } from '../workload/spec.js';
 import { stateDump } from './dump.js';
@@ -47,7 +48,7 @@ import { formatTrace, readTrace, traceRegion } from '../race/trace.js';
 import { accountingViolations, collectCpuStats, totalsOf, type CpuStats, type Totals } from './report.js';
 import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
-const WORKER_FILE = fileURLToPath(new URL('../../workers/cpu-worker.ts', import.meta.url));
+const WORKER_TS = fileURLToPath(new URL('../../workers/cpu-worker.ts', import.meta.url));
 const POLL_MS = 2;
 const WATCHDOG_MS = 100;
 const LIVENESS_SCAN_MS = 20;
@@ -86,7 +87,8 @@ export class Machine {
   /** Starts the worker threads (once; reuse the machine for several runs with the same CPU count). */
   static start(cpus: number): Machine {
     const pool = new Piscina({
-      filename: WORKER_FILE,
+      // Bundled, not loaded through tsx's CommonJS transform (see util/worker-bundle.ts).
+      filename: workerFile(WORKER_TS).filename,
       minThreads: cpus,
       maxThreads: cpus,
       concurrentTasksPerWorker: 1,

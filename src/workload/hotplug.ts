@@ -96,6 +96,6 @@ export class HotplugDriver {
     Atomics.store(rt.i32, rt.k.thisCpu(CPU_ONLINE), 1);
     Atomics.sub(rt.i32, H_OFFLINE_CPUS, 1);
     rt.k.smpbootUnparkThreads();
-    rt.nextTickNs = rt.cpu.nowNs() + rt.periodNs;
+    rt.nextTickNs = rt.nextTickOnGrid();
   }
 }
