@@ -4,12 +4,18 @@
  *
  * With a sync-free weight the works become private to their home CPU (as a kmalloc'ed object
  * is private to its owner): only the home queues them, syncs them, frees them (poisons, in the
- * shadow state) and, after a short quarantine, re-initialises and reuses them.
+ * shadow state) and, after a short quarantine, re-initialises and reuses them. The owner also
+ * queues a work only while it is idle (not BUSY): re-queueing a work whose callback still runs on
+ * another CPU gives two overlapping executions, and then the kernel's BUSY protocol lets
+ * irq_work_sync return early in every variant (the older execution's compare-exchange clears
+ * BUSY while the newer one runs: an ABA on the flag word). That is a separate story from the
+ * use-after-free this workload hunts; see the README.
  */
 import type { CpuRuntime } from '../cpu/runtime.js';
 import { ALLOC_FREED, ALLOC_LIVE, W_ALLOC_STATE, W_ARG, W_FLAGS, W_FREE_GEN, W_IRQWAIT, W_NEXT } from '../kernel/layout.js';
 import { TraceEvent } from '../race/trace.js';
 import type { Random } from '../util/random.js';
+import { IRQ_WORK_BUSY } from '../kernel/flags.js';
 import { FUNC_REQUEUE } from './callbacks.js';
 import { cpusReadLock, cpusReadUnlock } from './hotplug.js';
 import type { PoolWork } from './pool.js';
@@ -26,6 +32,7 @@ export class WorkloadDriver {
   private readonly total: number;
   /** Works this CPU may queue (all of the pool, or its own ones in private mode). */
   private readonly candidates: PoolWork[];
+  private readonly privateWorks: boolean;
   private readonly own: PoolWork[];
   private readonly nrCpus: number;
   private readonly quarantine: PoolWork[] = [];
@@ -45,7 +52,8 @@ export class WorkloadDriver {
     this.cumulative = OPS.map((op) => (sum += (spec.weights as OperationWeights)[op]));
     this.total = sum;
     this.own = pool.filter((w) => w.home === rt.id);
-    this.candidates = spec.weights.syncFree > 0 ? this.own : [...pool];
+    this.privateWorks = spec.weights.syncFree > 0;
+    this.candidates = this.privateWorks ? this.own : [...pool];
     this.nrCpus = rt.mem.cfg.nrCpus;
   }
 
@@ -62,6 +70,9 @@ export class WorkloadDriver {
     const w = list[this.rng.below(list.length)]!;
     const node = this.rt.mem.node(w.work);
     if (w.work === this.dying || Atomics.load(this.rt.i32, node + W_ALLOC_STATE) === ALLOC_FREED) return 0;
+    // Private works: no overlapping executions (see above). Only the owner queues them, so a
+    // work seen idle here stays idle until our own claim.
+    if (this.privateWorks && Atomics.load(this.rt.i32, node + W_FLAGS) & IRQ_WORK_BUSY) return 0;
     if (w.func === FUNC_REQUEUE) Atomics.store(this.rt.i32, node + W_ARG, 1);
     return w.work;
   }
