@@ -113,7 +113,11 @@ export class CpuRuntime {
    * everything else happens only when an IPI is pending or the clock is due for a look.
    */
   interruptPoint(site?: string): void {
-    if (Atomics.load(this.i32, this.pendingWord) === 0 && --this.clockCountdown > 0 && this.chaos === null) return;
+    // With irqs off no IPI can be taken here, so the pending word need not even be read: only
+    // the countdown (tick, abort) and chaos matter then.
+    if (--this.clockCountdown > 0 && this.chaos === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
+      return;
+    }
     this.slowInterruptPoint(site);
   }
 

@@ -62,7 +62,10 @@ export interface CpuEnv {
 
 export class SimCpu implements KernelCpu {
   readonly i32: Int32Array;
+  private readonly f64: Float64Array;
   readonly base: number;
+  /** Float64 index of this CPU's first counter. */
+  private readonly counterBase: number;
   /** Interrupt-point action, installed by the runtime or the harness. */
   interruptPoint: (site?: string) => void = () => {};
   /** Called when preemption becomes possible again (preempt count back to 0 in task context). */
@@ -70,7 +73,8 @@ export class SimCpu implements KernelCpu {
 
   private nmiNesting = 0;
   private hardirqNesting = 0;
-  private irqsOff = false;
+  /** irqs_disabled(); public for the runtime's interrupt-point fast path. */
+  irqsOff = false;
   private preemptCount = 0;
   /** Which task runs when no interrupt does: TASK_KIND_WORKLOAD or TASK_KIND_IRQWORKD; -1 idle. */
   private taskKind = TASK_KIND_WORKLOAD;
@@ -83,7 +87,9 @@ export class SimCpu implements KernelCpu {
     readonly env: CpuEnv,
   ) {
     this.i32 = mem.i32;
+    this.f64 = mem.f64;
     this.base = mem.cpuBase(id);
+    this.counterBase = mem.counterIndex(id, 0);
     this.tasks = [
       { cpu: id, kind: TASK_KIND_WORKLOAD },
       { cpu: id, kind: TASK_KIND_IRQWORKD },
@@ -308,6 +314,6 @@ export class SimCpu implements KernelCpu {
   }
 
   count(counter: number, by = 1): void {
-    this.mem.f64[this.mem.counterIndex(this.id, counter)]! += by;
+    this.f64[this.counterBase + counter]! += by;
   }
 }

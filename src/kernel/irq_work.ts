@@ -102,7 +102,9 @@ export class IrqWork extends Smp {
 
   /** __irq_work_queue_local(): the work is claimed and preemption is off. */
   irqWorkQueueLocal(work: number): void {
-    const workFlags = Atomics.load(this.i32, this.flagsOf(work));
+    // atomic_read() is a plain load in the kernel too; we own the claim, and LAZY / HARD_IRQ
+    // never change while the work is claimed.
+    const workFlags = this.i32[this.flagsOf(work)]!;
     let lazyWork = false;
     let rtLazyWork = false;
     if (workFlags & IRQ_WORK_LAZY) lazyWork = true;

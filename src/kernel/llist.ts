@@ -15,7 +15,8 @@ export abstract class Llist extends KernelBase {
     const i32 = this.i32;
     const next = this.nextOf(node);
     this.hooks.listLink(this.cpu.id, head, node);
-    let first = Atomics.load(i32, head);
+    // READ_ONCE(head->first): a plain read is enough, the compare-exchange below checks it.
+    let first = i32[head]!;
     for (;;) {
       // Plain store, like the kernel's `new_last->next = first`: nobody can see the node before the
       // compare-exchange below publishes it, and that seq-cst exchange orders this store before it.
