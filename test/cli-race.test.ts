@@ -4,7 +4,7 @@
  * command, run as printed, finds again. Children are started in beforeAll (the short ones a few at
  * a time, the ones that spin CPUs alone) and the tests only look at what each left.
  */
-import { cli, inParallel, type Exit } from './support/cli.js';
+import { cli, expectUsageError, inParallel, type Exit } from './support/cli.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 
 
@@ -54,14 +54,7 @@ beforeAll(async () => {
 
 describe('irqwork race: bad input exits 2 with one line naming the flag', () => {
   it.each(BAD_INPUT.map((c, i) => [...c, i] as const))('%s', (_what, _argv, mentions, i) => {
-    const exit = badExits[i]!;
-    expect(exit.signal).toBeNull();
-    expect(exit.code, exit.stderr).toBe(2);
-    expect(exit.stdout).toBe('');
-    const lines = exit.stderr.split('\n').filter((l) => l !== '');
-    expect(lines, exit.stderr).toHaveLength(1);
-    expect(exit.stderr).not.toMatch(/^\s+at /m);
-    for (const text of mentions) expect(lines[0]).toContain(text);
+    expectUsageError(badExits[i]!, mentions);
   });
 });
 

@@ -7,7 +7,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cli, inParallel, type Exit } from './support/cli.js';
+import { cli, expectUsageError, inParallel, type Exit } from './support/cli.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 
@@ -65,15 +65,7 @@ afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
 describe('irqwork stress: bad input exits 2 with one line naming the flag or field', () => {
   it.each(BAD_INPUT.map((c, i) => [...c, i] as const))('%s', (_what, _argv, mentions, i) => {
-    const exit = badExits[i]!;
-    // Exited on its own (not killed by the timeout): nothing left running.
-    expect(exit.signal).toBeNull();
-    expect(exit.code, exit.stderr).toBe(2);
-    expect(exit.stdout).toBe('');
-    const lines = exit.stderr.split('\n').filter((l) => l !== '');
-    expect(lines, exit.stderr).toHaveLength(1);
-    expect(exit.stderr).not.toMatch(/^\s+at /m);
-    for (const text of mentions) expect(lines[0]).toContain(text);
+    expectUsageError(badExits[i]!, mentions);
   });
 });
 

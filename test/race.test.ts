@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from 'node:util';
 import { ALL_CHECKS } from '../src/checks/index.js';
-import { formatRace, raceJson, reproduceCommand } from '../src/cli/race.js';
+import { formatRace, RACE_FLAGS, raceJson, reproduceCommand } from '../src/cli/race.js';
 import { Machine, type RunResult } from '../src/machine/machine.js';
 import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
 import type { Violation } from '../src/machine/task.js';
@@ -177,17 +177,7 @@ describe('race: a finding reads right', () => {
     const { values } = parseArgs({
       args: cmd.split(' ').slice(3),
       strict: true,
-      options: {
-        variant: { type: 'string' },
-        config: { type: 'string' },
-        cpus: { type: 'string' },
-        budget: { type: 'string' },
-        seed: { type: 'string' },
-        workload: { type: 'string' },
-        hz: { type: 'string' },
-        'stop-on-first': { type: 'boolean' },
-        'no-chaos': { type: 'boolean' },
-      },
+      options: RACE_FLAGS,
     });
     const o = v2.options;
     expect(values).toEqual({

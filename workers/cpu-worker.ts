@@ -11,9 +11,8 @@ import { CPU_CHECKS } from '../src/checks/index.js';
 import { shadowHooks } from '../src/checks/shadow.js';
 import { clockSkewNs, monotonicClock } from '../src/cpu/clock.js';
 import { PHASE_INIT, PHASE_QUIESCE, PHASE_RUNNING, readPhase, RunAborted } from '../src/cpu/phase.js';
-import { CpuRuntime } from '../src/cpu/runtime.js';
+import { CpuRuntime, scheduleByIdling } from '../src/cpu/runtime.js';
 import type { SimCpu } from '../src/cpu/sim-cpu.js';
-import { TASK_RUNNING } from '../src/kernel/cpu.js';
 import { combineHooks, type KernelHooks } from '../src/kernel/hooks.js';
 import { H_BARRIER, H_FINDINGS, H_PHASE, H_RUN_START_F64 } from '../src/kernel/layout.js';
 import { KernelMemory } from '../src/kernel/memory.js';
@@ -56,12 +55,7 @@ export default function runCpu(task: CpuTask): CpuTaskResult {
   };
   const env = {
     clock,
-    // schedule() of the workload task: the CPU idles (taking interrupts, running irq_workd)
-    // until the task is woken.
-    schedule: (cpu: SimCpu) => {
-      const word = cpu.taskStateWord(cpu.currentTask());
-      rt!.idle(() => Atomics.load(i32, word) === TASK_RUNNING);
-    },
+    schedule: scheduleByIdling(() => rt!),
     warn: (_cpu: SimCpu, what: string) => {
       warnings.push(what);
       report('kernel-warning', 0, what);

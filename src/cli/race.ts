@@ -18,7 +18,8 @@ import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, vari
 import { configJson } from './stress.js';
 import { table } from './table.js';
 
-const FLAGS: Options = {
+/** The flags of `irqwork race` (a reproduce command parses back with these). */
+export const RACE_FLAGS: Options = {
   variant: { type: 'string' },
   config: { type: 'string' },
   cpus: { type: 'string' },
@@ -78,7 +79,7 @@ export function raceOptions(stopOnFirst: boolean, chaos = true): RaceOptions {
 }
 
 export async function raceCommand(argv: string[]): Promise<number> {
-  const values = parseFlags('race', argv, FLAGS);
+  const values = parseFlags('race', argv, RACE_FLAGS);
   if (values.help) {
     console.log(HELP);
     return 0;

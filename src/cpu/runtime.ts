@@ -34,6 +34,17 @@ const PAUSE_LOOP_SPINS = 256;
 /** How long it gives it away at most (an IPI ends the wait at once). */
 const PAUSE_LOOP_WAIT_MS = 0.05;
 
+/**
+ * schedule() of a task in a worker: the CPU idles (taking interrupts, running irq_workd) until the
+ * task is woken. `rt` is read lazily because the env is built before the runtime that uses it.
+ */
+export function scheduleByIdling(rt: () => CpuRuntime): CpuEnv['schedule'] {
+  return (cpu) => {
+    const word = cpu.taskStateWord(cpu.currentTask());
+    rt().idle(() => Atomics.load(cpu.i32, word) === TASK_RUNNING);
+  };
+}
+
 export interface RuntimeOptions {
   /** NO_HZ idle: stop the tick in idle when irq_work_needs_cpu() allows it. */
   nohz: boolean;

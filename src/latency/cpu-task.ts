@@ -10,9 +10,8 @@
 import { threadId } from 'node:worker_threads';
 import { clockSkewNs, monotonicClock } from '../cpu/clock.js';
 import { PHASE_ABORT, PHASE_INIT, PHASE_QUIESCE, PHASE_RUNNING, readPhase, RunAborted } from '../cpu/phase.js';
-import { CpuRuntime } from '../cpu/runtime.js';
+import { CpuRuntime, scheduleByIdling } from '../cpu/runtime.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
-import { TASK_RUNNING } from '../kernel/cpu.js';
 import { H_BARRIER, H_PHASE } from '../kernel/layout.js';
 import { KernelMemory } from '../kernel/memory.js';
 import { findVariant } from '../variants/index.js';
@@ -37,11 +36,7 @@ export function runLatencyCpu(task: CpuLatencyTask): CpuLatencyResult {
   let rt: CpuRuntime | undefined;
   const env = {
     clock,
-    // The measuring task never sleeps, but a kernel path that blocks idles the CPU until woken.
-    schedule: (cpu: SimCpu) => {
-      const word = cpu.taskStateWord(cpu.currentTask());
-      rt!.idle(() => Atomics.load(i32, word) === TASK_RUNNING);
-    },
+    schedule: scheduleByIdling(() => rt!),
     warn: (_cpu: SimCpu, what: string) => {
       warnings.push(what);
     },

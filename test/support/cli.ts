@@ -3,6 +3,7 @@
  * root, with a timeout that marks a hung child (signal set) instead of hanging the suite.
  */
 import { spawn } from 'node:child_process';
+import { expect } from 'vitest';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -42,4 +43,15 @@ export async function inParallel<T>(jobs: Array<() => Promise<T>>, limit: number
   };
   await Promise.all(Array.from({ length: Math.min(limit, jobs.length) }, lane));
   return out;
+}
+
+/** Bad input: exit 2 on its own (nothing left running), one line on stderr naming `mentions`, no stack trace. */
+export function expectUsageError(exit: Exit, mentions: readonly string[]): void {
+  expect(exit.signal).toBeNull();
+  expect(exit.code, exit.stderr).toBe(2);
+  expect(exit.stdout).toBe('');
+  const lines = exit.stderr.split('\n').filter((l) => l !== '');
+  expect(lines, exit.stderr).toHaveLength(1);
+  expect(exit.stderr).not.toMatch(/^\s+at /m);
+  for (const text of mentions) expect(lines[0]).toContain(text);
 }
