@@ -52,7 +52,7 @@ export class WorkloadDriver {
     this.cumulative = OPS.map((op) => (sum += (spec.weights as OperationWeights)[op]));
     this.total = sum;
     this.own = pool.filter((w) => w.home === rt.id);
-    this.privateWorks = spec.weights.syncFree > 0;
+    this.privateWorks = spec.weights.syncFree > 0 || spec.privateWorks === true;
     this.candidates = this.privateWorks ? this.own : [...pool];
     this.nrCpus = rt.mem.cfg.nrCpus;
   }

@@ -34,6 +34,8 @@ export interface WorkloadSpec {
   /** After each operation, the chance that the task sleeps for `idleUs` (the CPU idles). */
   idleChance: number;
   idleUs: number;
+  /** Each CPU queues only its own works (always so with a syncFree weight). */
+  privateWorks?: boolean;
 }
 
 const base: Omit<WorkloadSpec, 'name' | 'description' | 'weights'> = {
@@ -56,8 +58,9 @@ export const PRESETS: Readonly<Record<string, WorkloadSpec>> = {
   local: {
     ...base,
     name: 'local',
-    description: 'irq_work_queue on the own CPU from task and hardirq context, sync',
+    description: 'each CPU queues its own works on itself from task and hardirq context, and syncs them',
     weights: { ...noOps, queueTask: 6, queueHardirq: 2, sync: 1 },
+    privateWorks: true,
   },
   remote: {
     ...base,
@@ -103,7 +106,18 @@ export function loadWorkload(nameOrFile: string): WorkloadSpec {
   return parseScenario(raw, nameOrFile);
 }
 
-const TOP_FIELDS = ['name', 'description', 'extends', 'weights', 'works', 'maySleepShare', 'requeueShare', 'idleChance', 'idleUs'];
+const TOP_FIELDS = [
+  'name',
+  'description',
+  'extends',
+  'weights',
+  'works',
+  'maySleepShare',
+  'requeueShare',
+  'idleChance',
+  'idleUs',
+  'privateWorks',
+];
 
 /** Validates a scenario object; every error names the field. Unset fields come from `extends` (default mixed). */
 export function parseScenario(raw: unknown, file: string): WorkloadSpec {
@@ -125,6 +139,10 @@ export function parseScenario(raw: unknown, file: string): WorkloadSpec {
     const n = num(field, value, max);
     if (!Number.isInteger(n)) throw bad(field, `must be an integer from 0 to ${max}`);
     return n;
+  };
+  const bool = (field: string, value: unknown): boolean => {
+    if (typeof value !== 'boolean') throw bad(field, 'must be true or false');
+    return value;
   };
   const section = <T extends object>(field: string, value: unknown, defaults: T, check: (k: string, v: unknown) => number): T => {
     if (value === undefined) return defaults;
@@ -149,6 +167,7 @@ export function parseScenario(raw: unknown, file: string): WorkloadSpec {
     requeueShare: obj.requeueShare === undefined ? parent.requeueShare : num('requeueShare', obj.requeueShare, 1),
     idleChance: obj.idleChance === undefined ? parent.idleChance : num('idleChance', obj.idleChance, 1),
     idleUs: obj.idleUs === undefined ? parent.idleUs : num('idleUs', obj.idleUs, 1e6),
+    privateWorks: obj.privateWorks === undefined ? parent.privateWorks : bool('privateWorks', obj.privateWorks),
   };
   if (Object.values(spec.weights).every((w) => w === 0)) throw bad('weights', 'must give at least one operation a weight above 0');
   if (spec.works.plain + spec.works.lazy + spec.works.hard === 0) throw bad('works', 'must ask for at least one work');
