@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { LatencyBucket, LatencySummary } from '../src/stats/histogram.js';
 import { formatHistogramBlocks, splitHistogramBlocks } from '../src/latency/histfile.js';
 import { LatencyMachine } from '../src/latency/machine.js';
 import { defaultLatencyOptions } from '../src/latency/options.js';
@@ -102,17 +103,8 @@ describe('latency JSON', () => {
   });
 });
 
-interface Summary {
-  count: number;
-  min: number;
-  avg: number;
-  max: number;
-  p50: number;
-  p90: number;
-  p99: number;
-  p999: number;
-  buckets: Array<{ fromNs: number; toNs: number; count: number }>;
-}
+/** One class and CPU in the JSON output: the summary plus its histogram buckets. */
+type Summary = LatencySummary & { buckets: LatencyBucket[] };
 
 function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
