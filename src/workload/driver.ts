@@ -80,10 +80,15 @@ export class WorkloadDriver {
   /** An NMI handler that queues a work, as perf does (used by chaos). */
   nmi(): void {
     const w = this.anyWork();
-    const k = this.rt.k;
     this.rt.inNmi(() => {
-      if (w) k.irqWorkQueue(w);
+      if (w) this.queueHere(w);
     });
+  }
+
+  /** irq_work_queue() on this CPU, in whatever context we are in now. */
+  private queueHere(work: number): void {
+    this.rt.trace?.record(TraceEvent.queue, work);
+    this.rt.k.irqWorkQueue(work);
   }
 
   /** One operation. */
@@ -94,27 +99,17 @@ export class WorkloadDriver {
     switch (this.pick()) {
       case 'queueTask': {
         const w = this.anyWork();
-        if (!w) break;
-        trace?.record(TraceEvent.queue, w);
-        k.irqWorkQueue(w);
+        if (w) this.queueHere(w);
         break;
       }
       case 'queueHardirq': {
         const w = this.anyWork();
-        if (!w) break;
-        rt.inHardirq(() => {
-          trace?.record(TraceEvent.queue, w);
-          k.irqWorkQueue(w);
-        });
+        if (w) rt.inHardirq(() => this.queueHere(w));
         break;
       }
       case 'queueNmi': {
         const w = this.anyWork();
-        if (!w) break;
-        rt.inNmi(() => {
-          trace?.record(TraceEvent.queue, w);
-          k.irqWorkQueue(w);
-        });
+        if (w) rt.inNmi(() => this.queueHere(w));
         break;
       }
       case 'queueRemote': {
