@@ -7,13 +7,21 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
+interface WorksFigure {
+  worksPerSec: number;
+  coldWorksPerSec: number;
+  warmupRuns: number;
+  warmupMs: number;
+  warmupCapped: boolean;
+}
+
 interface BenchDoc {
   command: string;
   ratios: Record<string, number | null>;
   queueCost: { floorNs: number; claimOkNs: number; pendingNs: number };
   handoff: Record<string, { count: number; p50: number }>;
   remote: Record<string, { count: number; p50: number }>;
-  works: Array<{ cpus: number; rt: number | null; nort: number | null; problems: string[] }>;
+  works: Array<{ cpus: number; rt: WorksFigure | null; nort: WorksFigure | null; problems: string[] }>;
   latency: Record<string, { classes: Record<string, unknown> }>;
 }
 
@@ -62,6 +70,16 @@ describe('irqwork bench --quick', () => {
     expect(doc.remote.busy!.count).toBeGreaterThan(0);
     expect(doc.remote.idle!.count).toBeGreaterThan(0);
     expect(doc.works.map((w) => w.cpus)).toEqual([1, 2, 4]);
+    for (const w of doc.works) {
+      expect(w.problems, `${w.cpus} CPUs`).toEqual([]);
+      for (const f of [w.rt!, w.nort!]) {
+        expect(f.worksPerSec).toBeGreaterThan(0);
+        expect(f.coldWorksPerSec).toBeGreaterThan(0);
+        // The cold run is the first of the warm-up; the measured run comes after it.
+        expect(f.warmupRuns).toBeGreaterThanOrEqual(1);
+        expect(f.warmupMs).toBeGreaterThan(0);
+      }
+    }
     expect(Object.keys(doc.latency)).toEqual(['rtBusy', 'rtIdle', 'nortBusy', 'nortIdle']);
   });
 

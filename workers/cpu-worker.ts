@@ -21,6 +21,7 @@ import { installChaos } from '../src/race/chaos.js';
 import { formatTrace, readTrace, TraceRing } from '../src/race/trace.js';
 import { traceHooks } from '../src/race/trace-hooks.js';
 import { Random } from '../src/util/random.js';
+import { lowerThisThreadPriority } from '../src/util/thread-priority.js';
 import { findVariant } from '../src/variants/index.js';
 import { registerCallbacks } from '../src/workload/callbacks.js';
 import { WorkloadDriver } from '../src/workload/driver.js';
@@ -28,6 +29,7 @@ import { HotplugDriver } from '../src/workload/hotplug.js';
 import { poolLayout } from '../src/workload/pool.js';
 
 export default function runCpu(task: CpuTask): CpuTaskResult {
+  if (task.lowPriority) lowerThisThreadPriority();
   const mem = KernelMemory.attach(task.handle);
   const i32 = mem.i32;
   const clock = monotonicClock();

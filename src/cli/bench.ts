@@ -4,7 +4,8 @@
  * Exit 0 (2 bad usage, 3 internal failure: in cli.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { runBench, WORKS_WORKLOAD } from '../latency/bench.js';
+import { runBench } from '../latency/bench.js';
+import { WORKS_WORKLOAD } from '../latency/works-scaling.js';
 import { benchJson, benchSvg, formatBench } from '../latency/bench-report.js';
 import { printOut, stderrProgress } from '../latency/output.js';
 import { parseFlags, type Options } from './args.js';
@@ -31,7 +32,7 @@ Measures in one run, side by side, and prints the ratios between them:
   --svg F   write a picture: CDF of the remote latencies and the hand-off baselines
   --quick   fewer and shorter points (a few seconds; for tests)
 
-Progress goes to stderr when it is a terminal. Takes about a minute (--quick: ~10 s).`;
+Progress goes to stderr when it is a terminal. Takes about two minutes (--quick: ~15 s).`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const values = parseFlags('bench', argv, BENCH_FLAGS);

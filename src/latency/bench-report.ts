@@ -10,6 +10,7 @@ import { classById, LATENCY_CLASSES, type LatencyClass, type LatencyClassId } fr
 import { classResult, queueCostJson, roundSummary, runJson, summaryJson, type LatencyRun } from './result.js';
 import { summarize } from '../stats/histogram.js';
 import { LEGEND_WIDE_SVG_PX } from './report.js';
+import type { ConfigFigure } from './works-scaling.js';
 
 const NS_PER_US = 1000;
 
@@ -54,7 +55,7 @@ function rtAndNonRtP50(b: BenchResult, c: LatencyClass, mode: 'idle' | 'busy'): 
 export function benchRatios(b: BenchResult): Record<string, number | null> {
   const remoteBusy = p50(classHistogram(b.latency.rtBusy, 'remoteHard'));
   const remoteIdle = p50(classHistogram(b.latency.rtIdle, 'remoteHard'));
-  const works = (cpus: number, config: 'rt' | 'nort') => b.works.find((w) => w.cpus === cpus)?.[config] ?? null;
+  const works = (cpus: number, config: 'rt' | 'nort') => b.works.find((w) => w.cpus === cpus)?.[config]?.worksPerSec ?? null;
   const ratios: Record<string, number | null> = {
     queueVsFloor: ratio(p50(b.queueCost.claimOk), p50(b.queueCost.floor)),
     queuePendingVsFloor: ratio(p50(b.queueCost.pending), p50(b.queueCost.floor)),
@@ -86,6 +87,17 @@ function fmtRatio(r: number | null): string {
   return r === null ? 'n/a' : `${formatNumber(r)}×`;
 }
 
+function worksJson(f: ConfigFigure | null): Record<string, number | boolean> | null {
+  if (f === null) return null;
+  return {
+    worksPerSec: Math.round(f.worksPerSec),
+    coldWorksPerSec: Math.round(f.coldWorksPerSec),
+    warmupRuns: f.warmupRuns,
+    warmupMs: Math.round(f.warmupMs),
+    warmupCapped: f.warmupCapped,
+  };
+}
+
 export function formatBench(b: BenchResult): string {
   const s = b.settings;
   const r = benchRatios(b);
@@ -94,7 +106,7 @@ export function formatBench(b: BenchResult): string {
     `irqwork bench${s.quick ? ' --quick' : ''}: ${s.cores} cores, load average ${s.loadAverage1m.start} at the start, ` +
       `${s.loadAverage1m.end} at the end (its own threads included); ` +
       `latency runs ${s.latencyCpus} CPUs × ${s.latencyDurationMs / 1000} s each; works/s: workload ${s.worksWorkload}, ` +
-      `${s.worksDurationMs / 1000} s per point; worker code ${s.workerLoader === 'bundle' ? 'bundled' : 'through tsx (slow path)'}`,
+      `${s.worksDurationMs / 1000} s per point after a warm-up; worker code ${s.workerLoader === 'bundle' ? 'bundled' : 'through tsx (slow path)'}`,
   );
 
   const cost = queueCostJson(b.queueCost);
@@ -126,17 +138,25 @@ export function formatBench(b: BenchResult): string {
     ),
   );
 
-  out.push('', `(c) executed works/s, stress machine, workload ${s.worksWorkload}`);
+  out.push('', `(c) executed works/s, stress machine, workload ${s.worksWorkload}, after a warm-up (cold: its first run)`);
   const base = b.works.find((w) => w.cpus === 1);
+  const figure = (f: ConfigFigure | null) => (f === null ? 'failed' : Math.round(f.worksPerSec));
+  const cold = (f: ConfigFigure | null) => (f === null ? '' : `${Math.round(f.coldWorksPerSec)}`);
+  const warmup = (f: ConfigFigure | null) =>
+    f === null ? '' : `${formatNumber(f.warmupMs / 1000)} s${f.warmupCapped ? ' (capped)' : ''}`;
   out.push(
     table(
-      ['CPUs', 'rt works/s', 'nort works/s', 'rt vs 1 CPU', 'nort vs 1 CPU'],
+      ['CPUs', 'rt works/s', 'nort works/s', 'rt vs 1 CPU', 'nort vs 1 CPU', 'rt cold', 'nort cold', 'rt warm-up', 'nort warm-up'],
       b.works.map((w) => [
         w.cpus,
-        w.rt === null ? 'failed' : Math.round(w.rt),
-        w.nort === null ? 'failed' : Math.round(w.nort),
-        fmtRatio(ratio(w.rt, base?.rt)),
-        fmtRatio(ratio(w.nort, base?.nort)),
+        figure(w.rt),
+        figure(w.nort),
+        fmtRatio(ratio(w.rt?.worksPerSec ?? null, base?.rt?.worksPerSec)),
+        fmtRatio(ratio(w.nort?.worksPerSec ?? null, base?.nort?.worksPerSec)),
+        cold(w.rt),
+        cold(w.nort),
+        warmup(w.rt),
+        warmup(w.nort),
       ]),
     ),
   );
@@ -204,7 +224,7 @@ export function benchJson(b: BenchResult): Record<string, unknown> {
       postMessageOneWay: handoffJson(b.handoff.port.histogram),
       piscinaRunRoundTrip: handoffJson(b.handoff.piscinaRun),
     },
-    works: b.works.map((w) => ({ cpus: w.cpus, rt: w.rt === null ? null : Math.round(w.rt), nort: w.nort === null ? null : Math.round(w.nort), problems: w.problems })),
+    works: b.works.map((w) => ({ cpus: w.cpus, rt: worksJson(w.rt), nort: worksJson(w.nort), problems: w.problems })),
     latency: {
       rtBusy: runJson(b.latency.rtBusy),
       rtIdle: runJson(b.latency.rtIdle),

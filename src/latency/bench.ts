@@ -12,9 +12,6 @@
  * are two-thread hand-offs too.
  */
 import { availableParallelism, loadavg } from 'node:os';
-import { Machine } from '../machine/machine.js';
-import { defaultRunOptions } from '../machine/options.js';
-import { PRESETS } from '../workload/spec.js';
 import { measureHandoff, measurePiscinaRun, type HandoffMeasurement } from './baselines.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import { LatencyMachine } from './machine.js';
@@ -22,14 +19,8 @@ import { defaultLatencyOptions, type LatencyOptions } from './options.js';
 import type { Progress } from './output.js';
 import { mergeAll, type LatencyRun, type QueueCost } from './result.js';
 import type { WorkerLoader } from '../util/worker-bundle.js';
+import { measureWorks, WORKS_WORKLOAD, type WarmupPlan, type WorksPoint } from './works-scaling.js';
 
-/**
- * Workload of the works/s scaling: `local` — every CPU queues on itself (task and hardirq context)
- * and syncs its own works. It measures how the model's own paths scale with CPUs. `mixed` adds
- * remote queue_on and NMIs, where a CPU waits on others' IPIs and irq_workd: with more CPUs than
- * cores that measures how fast the OS reschedules the waited-for worker, not the model.
- */
-export const WORKS_WORKLOAD = 'local';
 export const LATENCY_CPUS = 2;
 
 export interface BenchOptions {
@@ -48,16 +39,9 @@ export interface BenchSettings {
   handoffSamples: Record<'spin' | 'notify' | 'port' | 'piscinaRun', number>;
   worksWorkload: string;
   worksDurationMs: number;
+  worksWarmup: WarmupPlan;
   worksPoints: number[];
   workerLoader: WorkerLoader;
-}
-
-export interface WorksPoint {
-  cpus: number;
-  rt: number | null;
-  nort: number | null;
-  /** A run that failed its accounting check or crashed: its figure is not trusted. */
-  problems: string[];
 }
 
 export interface BenchResult {
@@ -85,7 +69,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     ? { spin: 2000, notify: 300, port: 300, piscinaRun: 200 }
     : { spin: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
   const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
-  const worksDurationMs = quick ? 300 : 700;
+  const worksDurationMs = quick ? 300 : 1000;
+  const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 2, maxMs: 30_000 };
 
   const machine = LatencyMachine.start(LATENCY_CPUS);
   let latency: BenchResult['latency'];
@@ -119,7 +104,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const works: WorksPoint[] = [];
   for (const cpus of worksPoints) {
     progress(`works/s, ${cpus} CPU${cpus > 1 ? 's' : ''}, rt and nort …`);
-    works.push(await measureWorks(cpus, worksDurationMs));
+    works.push(await measureWorks(cpus, worksDurationMs, worksWarmup));
   }
 
   const runs = Object.values(latency);
@@ -134,6 +119,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       handoffSamples,
       worksWorkload: WORKS_WORKLOAD,
       worksDurationMs,
+      worksWarmup,
       worksPoints,
       workerLoader: machine.loader,
     },
@@ -146,32 +132,4 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     handoff,
     works,
   };
-}
-
-/** Executed works/s of the stress machine with `cpus` CPUs, RT and non-RT (one machine, two runs). */
-async function measureWorks(cpus: number, durationMs: number): Promise<WorksPoint> {
-  const point: WorksPoint = { cpus, rt: null, nort: null, problems: [] };
-  const machine = Machine.start(cpus);
-  try {
-    for (const preemptRt of [true, false]) {
-      const config = preemptRt ? 'rt' : 'nort';
-      try {
-        const r = await machine.run({
-          ...defaultRunOptions(),
-          cpus,
-          preemptRt,
-          workload: PRESETS[WORKS_WORKLOAD]!,
-          durationMs,
-          seed: 1,
-        });
-        point[config] = r.executedPerSec;
-        if (!r.ok) point.problems.push(`${config}: ${r.violations.length} violation(s), first: ${r.violations[0]!.message}`);
-      } catch (e) {
-        point.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
-      }
-    }
-  } finally {
-    await machine.close().catch(() => {});
-  }
-  return point;
 }

@@ -78,14 +78,24 @@ export interface RunResult {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+export interface MachineOptions {
+  /**
+   * Run the simulated CPUs' threads at the lowest OS priority (util/thread-priority.ts), so that
+   * V8's compiler and GC threads and the main thread are never starved by them. For throughput
+   * measurements with more CPUs than cores; a thread keeps it for the machine's life.
+   */
+  lowPriority: boolean;
+}
+
 export class Machine {
   private constructor(
     readonly cpus: number,
     private readonly pool: Piscina,
+    readonly machineOptions: MachineOptions,
   ) {}
 
   /** Starts the worker threads (once; reuse the machine for several runs with the same CPU count). */
-  static start(cpus: number): Machine {
+  static start(cpus: number, machineOptions: MachineOptions = { lowPriority: false }): Machine {
     const pool = new Piscina({
       // Bundled, not loaded through tsx's CommonJS transform (see util/worker-bundle.ts).
       filename: workerFile(WORKER_TS).filename,
@@ -94,7 +104,7 @@ export class Machine {
       concurrentTasksPerWorker: 1,
       idleTimeout: 60_000,
     });
-    return new Machine(cpus, pool);
+    return new Machine(cpus, pool, machineOptions);
   }
 
   async close(): Promise<void> {
@@ -136,6 +146,7 @@ export class Machine {
         nohz: opts.nohz,
         failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
         hotplug: opts.hotplug,
+        lowPriority: this.machineOptions.lowPriority,
         race: race && {
           checks: true,
           trace: race.trace,

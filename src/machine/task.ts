@@ -30,6 +30,8 @@ export interface CpuTask {
   race?: RaceTaskOptions;
   /** CPU hotplug phase: CPUs go offline and come back at random. */
   hotplug?: HotplugOptions;
+  /** Lower this worker thread's OS priority first (MachineOptions.lowPriority). */
+  lowPriority: boolean;
 }
 
 /** A broken invariant: a violation in a stress run, a finding in a race run. */
