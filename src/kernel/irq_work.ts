@@ -48,14 +48,15 @@ export class IrqWork extends Smp {
     return (Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_PENDING) !== 0;
   }
 
-  /** irq_work_is_busy() */
+  /** irq_work_is_busy(). An Atomics.load, unlike the kernel's plain atomic_read(): irq_work_sync()
+   *  spins on it, and a plain read in a JavaScript loop is not guaranteed to see a new value. */
   irqWorkIsBusy(work: number): boolean {
     return (Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_BUSY) !== 0;
   }
 
-  /** irq_work_is_hard() */
+  /** irq_work_is_hard(): atomic_read() is a plain load; HARD_IRQ is set at init and never changes. */
   irqWorkIsHard(work: number): boolean {
-    return (Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_HARD_IRQ) !== 0;
+    return (this.i32[this.flagsOf(work)]! & IRQ_WORK_HARD_IRQ) !== 0;
   }
 
   // ── kernel/irq_work.c ────────────────────────────────────────────────────────
@@ -144,7 +145,7 @@ export class IrqWork extends Smp {
       // On RT a non-HARD_IRQ work goes on the remote lazy_list, and the remote CPU's HARD_IRQ
       // wakeup work is queued instead, so that the remote hardirq wakes the remote irq_workd.
       let node = work;
-      if (this.cfg.preemptRt && !(Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_HARD_IRQ)) {
+      if (this.cfg.preemptRt && !this.irqWorkIsHard(work)) {
         // Not first on the remote lazy_list: its first adder already arranged the wake-up.
         if (!this.llistAdd(work, this.perCpu(CPU_LAZY_LIST, cpu))) {
           this.cpu.preemptEnable();
@@ -179,7 +180,8 @@ export class IrqWork extends Smp {
   /** irq_work_single(): run one claimed work taken off a list. */
   irqWorkSingle(work: number): void {
     const flagsWord = this.flagsOf(work);
-    let flags = Atomics.load(this.i32, flagsWord);
+    // atomic_read(), a plain load: llist_del_all()'s exchange took the work after its claim.
+    let flags = this.i32[flagsWord]!;
     this.hooks.singleStart(this.cpu.id, work, flags);
     // Clear PENDING: from here the work may be claimed and queued again. PENDING acts as our
     // lock, so a plain store suffices in the kernel (atomic_set); Atomics.store is also the
