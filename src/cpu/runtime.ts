@@ -185,10 +185,15 @@ export class CpuRuntime {
     return Atomics.load(this.i32, this.irqWorkdWord) === TASK_RUNNING;
   }
 
-  /** A preemption point in task context: run irq_workd if it was woken (it outranks the task). */
+  /**
+   * A preemption point in task context: run irq_workd if it was woken (it outranks the task).
+   * Its state word is read plainly, as preempt_enable() reads need_resched: this CPU wakes its own
+   * irq_workd, and a wake-up from elsewhere (unpark) comes with IPI_RESCHEDULE, whose exchange in
+   * takeInterrupts orders the read after it.
+   */
   preemptionPoint(): void {
     if (!this.cpu.preemptible() || this.cpu.currentTask().kind === TASK_KIND_IRQWORKD) return;
-    if (this.irqWorkdRunnable()) this.runIrqWorkd();
+    if (this.i32[this.irqWorkdWord] === TASK_RUNNING) this.runIrqWorkd();
   }
 
   /** Switch to irq_workd and let it loop until it sleeps (smpboot_thread_fn returns). */

@@ -150,7 +150,8 @@ export class SimCpu implements KernelCpu {
   }
   /** irq_enter(): hardirqs run with irqs off, and are RCU readers. Returns what hardirqExit needs. */
   hardirqEnter(): boolean {
-    const was = this.localIrqSave();
+    const was = this.irqsOff;
+    this.irqsOff = true;
     this.hardirqNesting++;
     this.publishContext();
     this.rcuReadLock();
@@ -159,7 +160,8 @@ export class SimCpu implements KernelCpu {
   hardirqExit(wasOff: boolean): void {
     this.rcuReadUnlock();
     this.hardirqNesting--;
-    this.localIrqRestore(wasOff);
+    this.irqsOff = wasOff;
+    this.publishContext();
   }
   /** nmi_enter(): may interrupt anything; maskable interrupts stay blocked until it returns. */
   nmiEnter(): boolean {
