@@ -3,8 +3,9 @@
  * kernel on a SimCpu, with the latency recorder as its hooks), then
  *
  *   start barrier (H_BARRIER; main opens H_PHASE = RUNNING)
- *   → queue-cost batches → count into READY, wait for GO (so no CPU measures while another still
- *     runs its batches with irqs off)
+ *   → queue-cost batches, one CPU at a time (READY counts the CPUs done: CPU i goes when it is i),
+ *     so that no other CPU's work shares the machine with a batch; wait for GO (so no CPU
+ *     measures latency while another still runs its batches with irqs off)
  *   → measuring loop until QUIESCE → serve interrupts until STOP (so every outstanding work runs).
  */
 import { threadId } from 'node:worker_threads';
@@ -54,8 +55,14 @@ export function runLatencyCpu(task: CpuLatencyTask): CpuLatencyResult {
 
   try {
     if (readPhase(i32) === PHASE_ABORT) throw new RunAborted();
+    const ready = view.control(L_READY);
+    for (let done = Atomics.load(i32, ready); done !== task.cpu; done = Atomics.load(i32, ready)) {
+      if (readPhase(i32) === PHASE_ABORT) throw new RunAborted();
+      Atomics.wait(i32, ready, done, LOOK_MS);
+    }
     measureQueueCost(rt, view, task.costRounds);
-    Atomics.add(i32, view.control(L_READY), 1);
+    Atomics.add(i32, ready, 1);
+    Atomics.notify(i32, ready);
     while (Atomics.load(i32, view.control(L_GO)) === 0) {
       if (readPhase(i32) === PHASE_ABORT) throw new RunAborted();
       Atomics.wait(i32, view.control(L_GO), 0, LOOK_MS);
