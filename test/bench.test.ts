@@ -53,7 +53,7 @@ describe('irqwork bench --quick', () => {
   });
 
   it('has a ratios object beside the raw figures', () => {
-    const finite = ['queueVsFloor', 'queuePendingVsFloor', 'remoteBusyVsSpin', 'remoteIdleVsNotify', 'postMessageVsRemoteBusy', 'works2vs1', 'works2vs1NonRt'];
+    const finite = ['queueVsFloor', 'queuePendingVsFloor', 'remoteBusyVsSpin', 'skeletonVsSpin', 'remoteBusyVsSkeleton', 'remoteIdleVsNotify', 'postMessageVsRemoteBusy', 'works2vs1', 'works2vs1NonRt'];
     for (const name of finite) {
       expect(doc.ratios[name], name).toBeTypeOf('number');
       expect(doc.ratios[name]! > 0 && Number.isFinite(doc.ratios[name]), name).toBe(true);
@@ -65,7 +65,7 @@ describe('irqwork bench --quick', () => {
     // --quick measures 1, 2 and 4 CPUs only: no 64-CPU point to compare.
     expect(doc.ratios.works64vs2).toBeNull();
     expect(doc.queueCost.claimOkNs).toBeGreaterThan(0);
-    expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'notifyWaitOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
+    expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'skeletonOneWay', 'notifyWaitOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
     for (const h of Object.values(doc.handoff)) expect(h.count).toBeGreaterThan(0);
     expect(doc.remote.busy!.count).toBeGreaterThan(0);
     expect(doc.remote.idle!.count).toBeGreaterThan(0);
@@ -86,6 +86,6 @@ describe('irqwork bench --quick', () => {
   it('writes the picture', () => {
     const svg = readFileSync(svgFile, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<polyline /g)).toHaveLength(6);
+    expect(svg.match(/<polyline /g)).toHaveLength(7);
   });
 });

@@ -23,8 +23,8 @@ Measures in one run, side by side, and prints the ratios between them:
   (a) irq_work_queue() cost (claim succeeds / already pending) against the floor, a bare
       Atomics.or + Atomics.compareExchange pair, timed in batches of 1000 calls
   (b) remote hard queue→callback latency to a busy and to an idle CPU against raw hand-offs
-      between two workers: busy-spin, Atomics.notify→wait, postMessage (one-way), piscina.run()
-      (round trip)
+      between two workers: busy-spin, the irq_work skeleton (the protocol's bare atomic steps),
+      Atomics.notify→wait, postMessage (one-way), piscina.run() (round trip)
   (c) executed works/s of the stress machine (workload ${WORKS_WORKLOAD}) for 1, 2, 4 … 64 CPUs, RT and non-RT
   (d) RT / non-RT latency p50 per class
 

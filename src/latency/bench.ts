@@ -4,7 +4,8 @@
  *
  *   (a) queue cost against the floor (from the latency runs' queue-cost batches)
  *   (b) remote hard latency to a busy and to an idle CPU, against raw hand-offs between two of the
- *       same worker threads: busy-spin, notify→wait, postMessage, piscina.run()
+ *       same worker threads: busy-spin, the irq_work skeleton (the protocol's bare atomics),
+ *       notify→wait, postMessage, piscina.run()
  *   (c) executed works/s of the stress machine for 1 … 64 CPUs, RT and non-RT
  *   (d) RT / non-RT latency per class
  *
@@ -36,7 +37,7 @@ export interface BenchSettings {
   latencyCpus: number;
   latencyDurationMs: number;
   intervalUs: number;
-  handoffSamples: Record<'spin' | 'notify' | 'port' | 'piscinaRun', number>;
+  handoffSamples: Record<'spin' | 'skeleton' | 'notify' | 'port' | 'piscinaRun', number>;
   worksWorkload: string;
   worksDurationMs: number;
   worksWarmup: WarmupPlan;
@@ -48,7 +49,13 @@ export interface BenchResult {
   settings: BenchSettings;
   queueCost: QueueCost;
   latency: { rtBusy: LatencyRun; rtIdle: LatencyRun; nortBusy: LatencyRun; nortIdle: LatencyRun };
-  handoff: { spin: HandoffMeasurement; notify: HandoffMeasurement; port: HandoffMeasurement; piscinaRun: LatencyHistogram };
+  handoff: {
+    spin: HandoffMeasurement;
+    skeleton: HandoffMeasurement;
+    notify: HandoffMeasurement;
+    port: HandoffMeasurement;
+    piscinaRun: LatencyHistogram;
+  };
   works: WorksPoint[];
 }
 
@@ -66,8 +73,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     costRounds: quick ? 30 : 200,
   };
   const handoffSamples = quick
-    ? { spin: 2000, notify: 300, port: 300, piscinaRun: 200 }
-    : { spin: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
+    ? { spin: 2000, skeleton: 2000, notify: 300, port: 300, piscinaRun: 200 }
+    : { spin: 20_000, skeleton: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
   const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
   const worksDurationMs = quick ? 300 : 1000;
   const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 2, maxMs: 30_000 };
@@ -90,9 +97,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       nortBusy: await run(false, 'busy'),
       nortIdle: await run(false, 'idle'),
     };
-    progress('hand-off baselines: busy-spin, notify→wait, postMessage, piscina.run() …');
+    progress('hand-off baselines: busy-spin, irq_work skeleton, notify→wait, postMessage, piscina.run() …');
     handoff = {
       spin: await measureHandoff(machine.pool, 'spin', handoffSamples.spin),
+      skeleton: await measureHandoff(machine.pool, 'skeleton', handoffSamples.skeleton),
       notify: await measureHandoff(machine.pool, 'notify', handoffSamples.notify),
       port: await measureHandoff(machine.pool, 'port', handoffSamples.port),
       piscinaRun: await measurePiscinaRun(machine.pool, handoffSamples.piscinaRun),

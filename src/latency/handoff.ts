@@ -4,19 +4,30 @@
  * and records the difference (one-way). One sample at a time; the sender waits for the receiver's
  * acknowledgement before the next.
  *
- *   spin    receiver spins on Atomics.load(SEQ); sender stores SEQ
- *   notify  receiver blocks in Atomics.wait(SEQ); sender stores SEQ and Atomics.notify — a sample
+ *   spin      receiver spins on Atomics.load(SEQ); sender stores SEQ
+ *   skeleton  the irreducible atomic steps of a remote hard irq_work and nothing else (no model
+ *             around them): sender claims (fetch-or), stamps, llist_add()s the node (plain
+ *             next, compare-exchange of the head), raises the IPI (fetch-or, then the polling
+ *             load); receiver spins on the IPI word as a busy CPU's interrupt points do, takes
+ *             the IPI (exchange), llist_del_all()s (exchange), reads next and the flags plainly
+ *             and records; then clears PENDING and BUSY as irq_work_single() does. What the
+ *             protocol itself costs between two cores, as opposed to the model's bookkeeping.
+ *   notify    receiver blocks in Atomics.wait(SEQ); sender stores SEQ and Atomics.notify — a sample
  *           where the receiver was not asleep yet ("not-equal") is skipped, not recorded
- *   port    receiver idles in its event loop; sender postMessage()s the stamp on a MessagePort
+ *   port      receiver idles in its event loop; sender postMessage()s the stamp on a MessagePort
  *
  * Shared buffer (words):
  *   line 0  SEQ, STAMP (float64 at 2-3)          sender writes
  *   line 1  ACK, READY, WAITING                   receiver writes
  *   line 2  GAP                                   nobody writes (the sender's timed sleep)
- *   line 3… the receiver's LatencyHistogram        receiver writes; main reads after both returned
+ *   line 3  skeleton: IPI pending, polling         sender sets, receiver takes
+ *   line 4  skeleton: list head                    sender adds, receiver takes all
+ *   line 5  skeleton: node next, flags, stamp      sender claims and links, receiver runs
+ *   line 6… the receiver's LatencyHistogram        receiver writes; main reads after both returned
  */
 import { monotonicClock, type Clock } from '../cpu/clock.js';
-import { WORDS_PER_LINE } from '../kernel/layout.js';
+import { IRQ_WORK_BUSY, IRQ_WORK_CLAIMED, IRQ_WORK_PENDING } from '../kernel/flags.js';
+import { IPI_CALL_FUNCTION_SINGLE, WORDS_PER_LINE } from '../kernel/layout.js';
 import { LatencyHistogram } from '../stats/histogram.js';
 import type { HandoffResult, HandoffTask } from './task.js';
 
@@ -27,7 +38,16 @@ const READY = WORDS_PER_LINE + 1;
 const WAITING = WORDS_PER_LINE + 2;
 /** A word nobody writes: the sender sleeps on it for the gap between samples. */
 const GAP_WORD = 2 * WORDS_PER_LINE;
-const HISTOGRAM_WORD = 3 * WORDS_PER_LINE;
+const SK_PENDING = 3 * WORDS_PER_LINE;
+const SK_POLLING = SK_PENDING + 1;
+const SK_HEAD = 4 * WORDS_PER_LINE;
+const SK_NODE_LINE = 5 * WORDS_PER_LINE;
+const SK_NEXT = SK_NODE_LINE;
+const SK_FLAGS = SK_NODE_LINE + 1;
+const SK_STAMP_F64 = (SK_NODE_LINE + 2) / 2; // float64 index (words 2-3 of the node line)
+/** The node's "pointer" in the head word (any non-zero value: there is only one node). */
+const SK_NODE = 1;
+const HISTOGRAM_WORD = 6 * WORDS_PER_LINE;
 /** Gap before a wake-up sample, so that the receiver has really gone to sleep. */
 const GAP_MS = 0.05;
 /** No baseline may take longer than this; a stuck partner fails the run instead of hanging it. */
@@ -89,6 +109,22 @@ export function runHandoff(task: HandoffTask): HandoffResult | Promise<HandoffRe
       }
       return { skipped: 0 };
     }
+    if (task.mechanism === 'skeleton') {
+      Atomics.store(i32, READY, 1);
+      for (let seq = 1; seq <= n; seq++) {
+        spinUntil(i32, SK_PENDING, IPI_CALL_FUNCTION_SINGLE, deadline); // interrupt points
+        Atomics.exchange(i32, SK_PENDING, 0); // take the IPI
+        const node = Atomics.exchange(i32, SK_HEAD, 0); // flush: llist_del_all()
+        if (node !== SK_NODE || i32[SK_NEXT] !== 0) throw new Error('hand-off baseline skeleton: list is not the one node');
+        let flags = i32[SK_FLAGS]!; // irq_work_single(): atomic_read()
+        h.record(clock() - f64[SK_STAMP_F64]!); // the callback starts
+        flags &= ~IRQ_WORK_PENDING;
+        Atomics.store(i32, SK_FLAGS, flags);
+        Atomics.compareExchange(i32, SK_FLAGS, flags, flags & ~IRQ_WORK_BUSY);
+        Atomics.store(i32, ACK, seq);
+      }
+      return { skipped: 0 };
+    }
     if (task.mechanism === 'notify') {
       let skipped = 0;
       Atomics.store(i32, READY, 1);
@@ -136,6 +172,24 @@ export function runHandoff(task: HandoffTask): HandoffResult | Promise<HandoffRe
     if (task.mechanism === 'spin') {
       f64[STAMP_F64] = clock();
       Atomics.store(i32, SEQ, seq);
+      spinUntil(i32, ACK, seq, deadline);
+      continue;
+    }
+    if (task.mechanism === 'skeleton') {
+      Atomics.or(i32, SK_FLAGS, IRQ_WORK_CLAIMED); // irq_work_claim()
+      f64[SK_STAMP_F64] = clock(); // stamped after the claim, as the model stamps
+      let first = i32[SK_HEAD]!; // llist_add()
+      for (;;) {
+        i32[SK_NEXT] = first;
+        const seen = Atomics.compareExchange(i32, SK_HEAD, first, SK_NODE);
+        if (seen === first) break;
+        first = seen;
+      }
+      if (first === 0) {
+        // send_call_function_single_ipi(): latch the bit, notify only a CPU that waits.
+        Atomics.or(i32, SK_PENDING, IPI_CALL_FUNCTION_SINGLE);
+        if (Atomics.load(i32, SK_POLLING) !== 0) Atomics.notify(i32, SK_PENDING, 1);
+      }
       spinUntil(i32, ACK, seq, deadline);
       continue;
     }

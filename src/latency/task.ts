@@ -25,7 +25,7 @@ export interface CpuLatencyResult {
   clockSkewNs: number;
 }
 
-export type HandoffMechanism = 'spin' | 'notify' | 'port';
+export type HandoffMechanism = 'spin' | 'skeleton' | 'notify' | 'port';
 
 /** One side of a raw hand-off baseline between two workers (see handoff.ts). */
 export interface HandoffTask {
