@@ -9,6 +9,7 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 
 interface WorksFigure {
   worksPerSec: number;
+  measuredWorksPerSec: number[];
   coldWorksPerSec: number;
   warmupRuns: number;
   warmupMs: number;
@@ -74,6 +75,9 @@ describe('irqwork bench --quick', () => {
       expect(w.problems, `${w.cpus} CPUs`).toEqual([]);
       for (const f of [w.rt!, w.nort!]) {
         expect(f.worksPerSec).toBeGreaterThan(0);
+        // The figure is the median of the measured runs.
+        expect(f.measuredWorksPerSec).toHaveLength(3);
+        expect([...f.measuredWorksPerSec].sort((a, b) => a - b)[1]).toBe(f.worksPerSec);
         expect(f.coldWorksPerSec).toBeGreaterThan(0);
         // The cold run is the first of the warm-up; the measured run comes after it.
         expect(f.warmupRuns).toBeGreaterThanOrEqual(1);

@@ -91,10 +91,11 @@ function fmtRatio(r: number | null): string {
   return r === null ? 'n/a' : `${formatNumber(r)}×`;
 }
 
-function worksJson(f: ConfigFigure | null): Record<string, number | boolean> | null {
+function worksJson(f: ConfigFigure | null): Record<string, number | number[] | boolean> | null {
   if (f === null) return null;
   return {
     worksPerSec: Math.round(f.worksPerSec),
+    measuredWorksPerSec: f.measuredWorksPerSec.map(Math.round),
     coldWorksPerSec: Math.round(f.coldWorksPerSec),
     warmupRuns: f.warmupRuns,
     warmupMs: Math.round(f.warmupMs),
@@ -110,7 +111,7 @@ export function formatBench(b: BenchResult): string {
     `irqwork bench${s.quick ? ' --quick' : ''}: ${s.cores} cores, load average ${s.loadAverage1m.start} at the start, ` +
       `${s.loadAverage1m.end} at the end (its own threads included); ` +
       `latency runs ${s.latencyCpus} CPUs × ${s.latencyDurationMs / 1000} s each; works/s: workload ${s.worksWorkload}, ` +
-      `${s.worksDurationMs / 1000} s per point after a warm-up; worker code ${s.workerLoader === 'bundle' ? 'bundled' : 'through tsx (slow path)'}`,
+      `median of 3 runs of ${s.worksDurationMs / 1000} s per point after a warm-up; worker code ${s.workerLoader === 'bundle' ? 'bundled' : 'through tsx (slow path)'}`,
   );
 
   const cost = queueCostJson(b.queueCost);

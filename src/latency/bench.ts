@@ -76,8 +76,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     ? { spin: 2000, skeleton: 2000, notify: 300, port: 300, piscinaRun: 200 }
     : { spin: 20_000, skeleton: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
   const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
-  const worksDurationMs = quick ? 300 : 1000;
-  const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 2, maxMs: 30_000 };
+  const worksDurationMs = quick ? 200 : 700;
+  const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 3, maxMs: 40_000 };
 
   const machine = LatencyMachine.start(LATENCY_CPUS);
   let latency: BenchResult['latency'];

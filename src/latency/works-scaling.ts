@@ -7,7 +7,13 @@
  * how fast those compiles get done, not the model (util/thread-priority.ts has the figures). So,
  * as a JMH-style benchmark does, each point first warms up: the machine's CPU threads run at the
  * lowest OS priority (the compiler threads go first), and short runs repeat until the figure
- * stops improving; then one run is measured. The first (cold) run's figure is kept beside it.
+ * stops improving; then MEASURED_RUNS runs are measured and the median is the figure. The first
+ * (cold) run's figure is kept beside it.
+ *
+ * How a 64-CPU RT machine warms up on 2 cores (0.5 s runs, works/s, seconds since start):
+ * 10 s 3k, 13 s 11k, 16 s 70k, 19 s 161k, 22 s 232k, 25 s 398k, 27 s 564k, then 450–670k — a
+ * ramp with dips, which is why a run must beat the best by 10 % and three runs in a row must
+ * fail to before the warm-up ends.
  */
 import { Machine } from '../machine/machine.js';
 import { defaultRunOptions } from '../machine/options.js';
@@ -32,10 +38,14 @@ export interface WarmupPlan {
 
 /** A run beats the best so far only if it is this much faster (run-to-run noise is below it). */
 const NEW_BEST = 1.1;
+/** Runs measured after the warm-up; their median is the figure. */
+const MEASURED_RUNS = 3;
 
 export interface ConfigFigure {
-  /** Executed works/s of the measured run, after the warm-up. */
+  /** Executed works/s: the median of the measured runs after the warm-up. */
   worksPerSec: number;
+  /** Each measured run's figure. */
+  measuredWorksPerSec: number[];
   /** The first warm-up run's figure: a cold JIT. */
   coldWorksPerSec: number;
   warmupRuns: number;
@@ -52,7 +62,7 @@ export interface WorksPoint {
   problems: string[];
 }
 
-/** Executed works/s with `cpus` CPUs, RT and non-RT (one machine, warm-up then one measured run each). */
+/** Executed works/s with `cpus` CPUs, RT and non-RT (one machine, warm-up then the measured runs, each). */
 export async function measureWorks(cpus: number, durationMs: number, warmup: WarmupPlan): Promise<WorksPoint> {
   const point: WorksPoint = { cpus, rt: null, nort: null, problems: [] };
   const machine = Machine.start(cpus, { lowPriority: true });
@@ -78,8 +88,11 @@ export async function measureWorks(cpus: number, durationMs: number, warmup: War
           best = Math.max(best, figure);
         }
         const warmupMs = Date.now() - startedMs;
+        const measured: number[] = [];
+        for (let i = 0; i < MEASURED_RUNS; i++) measured.push(await run(durationMs));
         point[config] = {
-          worksPerSec: await run(durationMs),
+          worksPerSec: [...measured].sort((a, b) => a - b)[MEASURED_RUNS >> 1]!,
+          measuredWorksPerSec: measured,
           coldWorksPerSec: cold,
           warmupRuns: runs,
           warmupMs,
