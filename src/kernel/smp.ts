@@ -40,10 +40,13 @@ export abstract class Smp extends Rcuwait {
     this.irqWorkRun();
   }
 
-  /** flush_smp_call_function_queue(): take all, oldest first, run each irq_work. */
+  /**
+   * flush_smp_call_function_queue(): take all, oldest first, run each irq_work. Straight to the
+   * exchange, as the kernel does: a peek first would fetch the queue's line once more from the
+   * CPU that just wrote it.
+   */
   flushSmpCallFunctionQueue(): void {
     const head = this.thisCpu(CPU_CALL_SINGLE_QUEUE);
-    if (this.llistEmpty(head)) return;
     let node = this.llistReverseOrder(this.llistDelAll(head));
     while (node !== 0) {
       // Safe iteration: read next first, the callback may re-queue the node.
