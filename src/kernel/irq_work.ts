@@ -180,8 +180,7 @@ export class IrqWork extends Smp {
   /** irq_work_single(): run one claimed work taken off a list. */
   irqWorkSingle(work: number): void {
     const flagsWord = this.flagsOf(work);
-    // atomic_read(), a plain load: llist_del_all()'s exchange took the work after its claim.
-    let flags = this.i32[flagsWord]!;
+    let flags = Atomics.load(this.i32, flagsWord);
     this.hooks.singleStart(this.cpu.id, work, flags);
     // Clear PENDING: from here the work may be claimed and queued again. PENDING acts as our
     // lock, so a plain store suffices in the kernel (atomic_set); Atomics.store is also the

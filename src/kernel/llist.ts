@@ -37,12 +37,9 @@ export abstract class Llist extends KernelBase {
     return first;
   }
 
-  /**
-   * llist_empty(): a racy peek (READ_ONCE), as in the kernel; only a hint. A plain read, like
-   * READ_ONCE: every caller follows it with an exchange or a wait, and no loop spins on it alone.
-   */
+  /** llist_empty(): a racy peek (READ_ONCE), as in the kernel; only a hint. */
   llistEmpty(head: number): boolean {
-    return this.i32[head] === 0;
+    return Atomics.load(this.i32, head) === 0;
   }
 
   /** llist_next(). A plain read: the chain was handed to us by llist_del_all's exchange. */

@@ -51,8 +51,7 @@ export abstract class Smp extends Rcuwait {
     while (node !== 0) {
       // Safe iteration: read next first, the callback may re-queue the node.
       const next = this.llistNext(node);
-      // CSD_TYPE(): a plain read of the flags; the list's exchange ordered it after the claim.
-      const type = this.i32[this.flagsOf(node)]! & CSD_TYPE_MASK;
+      const type = Atomics.load(this.i32, this.flagsOf(node)) & CSD_TYPE_MASK;
       if (type === CSD_TYPE_IRQ_WORK) this.irqWorkSingle(node);
       else this.cpu.warnOnce(`call_single_queue: node ${node} has csd type 0x${type.toString(16)}`);
       node = next;
