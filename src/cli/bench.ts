@@ -25,7 +25,9 @@ Measures in one run, side by side, and prints the ratios between them:
   (b) remote hard queue→callback latency to a busy and to an idle CPU against raw hand-offs
       between two workers: busy-spin, the irq_work skeleton (the protocol's bare atomic steps),
       Atomics.notify→wait, postMessage (one-way), piscina.run() (round trip)
-  (c) executed works/s of the stress machine (workload ${WORKS_WORKLOAD}) for 1, 2, 4 … 64 CPUs, RT and non-RT
+  (c) executed works/s of the stress machine (workload ${WORKS_WORKLOAD}) for 1, 2, 4 … 64 CPUs, RT and non-RT,
+      each measured after a warm-up with the CPU threads at low OS priority (the first, cold
+      run is shown beside it)
   (d) RT / non-RT latency p50 per class
 
   --json    one JSON object on stdout, with a "ratios" object beside the raw figures
