@@ -5,7 +5,8 @@
  *
  *   +0     ┌────────────────────────────────────────────────────────────────────────────┐
  *          │ control line                        main thread writes, CPUs read (Atomics)  │
- *          │   0 READY      CPUs done with the queue-cost phase (each CPU adds 1)          │
+ *          │   0 READY      CPUs done with the queue-cost phase (each CPU adds 1); CPU i │
+ *          │                times its batches when READY is i (one CPU at a time)         │
  *          │   1 GO         0 until the main thread opens the measuring phase             │
  *          │   2-3 RECORD_FROM_NS (float64): claims stamped earlier are JIT warm-up       │
  *   +16    ├────────────────────────────────────────────────────────────────────────────┤
