@@ -2,10 +2,10 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatencyBucket, LatencySummary } from '../src/stats/histogram.js';
-import { formatHistogramBlocks, splitHistogramBlocks } from '../src/latency/histfile.js';
+import { formatHistogramBlocks, splitHistogramBlocks } from '../src/cli/latency-histfile.js';
 import { LatencyMachine } from '../src/latency/machine.js';
 import { defaultLatencyOptions } from '../src/latency/options.js';
-import { latencyJson } from '../src/latency/report.js';
+import { latencyJson } from '../src/cli/latency-output.js';
 import type { LatencyRun } from '../src/latency/result.js';
 import { parseHistogramBlock, toMicrosecondRows } from '../src/stats/cyclictest.js';
 

@@ -1,12 +1,12 @@
 /**
  * The latency machine's worker: one simulated CPU of a latency run (src/latency/cpu-task.ts), one
- * side of a raw hand-off baseline (src/latency/handoff.ts), or nothing at all (the piscina.run()
+ * side of a raw hand-off baseline (src/bench/handoff.ts), or nothing at all (the piscina.run()
  * round-trip baseline), by the task's `kind`.
  *
  * No top-level await here: piscina loads this file with require() under tsx.
  */
 import { runLatencyCpu } from '../src/latency/cpu-task.js';
-import { runHandoff } from '../src/latency/handoff.js';
+import { runHandoff } from '../src/bench/handoff.js';
 import type { CpuLatencyResult, HandoffResult, LatencyWorkerTask } from '../src/latency/task.js';
 
 export default function latencyWorker(

@@ -4,10 +4,10 @@
  * Exit 0 (2 bad usage, 3 internal failure: in cli.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { runBench } from '../latency/bench.js';
-import { WORKS_WORKLOAD } from '../latency/works-scaling.js';
-import { benchJson, benchSvg, formatBench } from '../latency/bench-report.js';
-import { printOut, stderrProgress } from '../latency/output.js';
+import { runBench } from '../bench/run.js';
+import { WORKS_WORKLOAD } from '../bench/works-scaling.js';
+import { benchJson, benchSvg, formatBench } from './bench-output.js';
+import { printOut, stderrProgress } from './output.js';
 import { parseFlags, type Options } from './args.js';
 import { outputFileFlag } from './latency.js';
 

@@ -16,7 +16,7 @@ import { DEFAULT_VARIANT, findMutant, MUTANTS, mutantNames, variantNames } from 
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
 import { configJson } from './stress.js';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 /** The flags of `irqwork race` (a reproduce command parses back with these). */
 export const RACE_FLAGS: Options = {

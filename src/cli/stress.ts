@@ -8,7 +8,7 @@ import { randomSeed } from '../util/random.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
-import { percent, table } from './table.js';
+import { percent, table } from '../util/table.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
 import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
 

@@ -10,7 +10,7 @@ import { measureLazyBehind } from '../zoo/lazy-behind.js';
 import { ZOO, type RaceCase } from '../zoo/cases.js';
 import { cpusFlag, parseFlags, positiveFlag, seedFlag, type Options } from './args.js';
 import { raceOptions } from './race.js';
-import { table } from './table.js';
+import { table } from '../util/table.js';
 
 const FLAGS: Options = {
   cpus: { type: 'string' },

@@ -8,8 +8,8 @@ import { MessageChannel } from 'node:worker_threads';
 import type { Piscina } from 'piscina';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import { handoffBuffer, handoffHistogram } from './handoff.js';
-import { emptyHistogram, mergeAll } from './result.js';
-import type { HandoffMechanism, HandoffResult, HandoffTask } from './task.js';
+import { emptyHistogram, mergeAll } from '../latency/result.js';
+import type { HandoffMechanism, HandoffResult, HandoffTask } from '../latency/task.js';
 
 export interface HandoffMeasurement {
   histogram: LatencyHistogram;

@@ -3,13 +3,13 @@
  * CPU, and a percentile table with RT and non-RT side by side; plus the JSON document and the
  * picture (CDF per class, log x).
  */
-import { formatNumber, table } from '../cli/table.js';
+import { formatNumber, table } from '../util/table.js';
 import { formatThreadLine } from '../stats/cyclictest.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import { renderLatencySvg } from '../stats/svg.js';
-import { classById, classPriority, LATENCY_CLASSES, type LatencyClass } from './classes.js';
-import type { LatencyRun } from './result.js';
-import { queueCostJson, runJson } from './result.js';
+import { classById, classPriority, LATENCY_CLASSES, type LatencyClass } from '../latency/classes.js';
+import type { LatencyRun } from '../latency/result.js';
+import { queueCostJson, runJson } from '../latency/result.js';
 import type { WorkerLoader } from '../util/worker-bundle.js';
 
 const NS_PER_US = 1000;

@@ -2,15 +2,15 @@
  * What `irqwork bench` prints: the raw figures of each part side by side, and the ratios between
  * them (with the targets of the issue that asked for them), as text, JSON and a picture.
  */
-import { formatNumber, table } from '../cli/table.js';
+import { formatNumber, table } from '../util/table.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import { renderLatencySvg } from '../stats/svg.js';
-import type { BenchResult } from './bench.js';
-import { classById, LATENCY_CLASSES, type LatencyClass, type LatencyClassId } from './classes.js';
-import { classResult, queueCostJson, roundSummary, runJson, summaryJson, type LatencyRun } from './result.js';
+import type { BenchResult } from '../bench/run.js';
+import { classById, LATENCY_CLASSES, type LatencyClass, type LatencyClassId } from '../latency/classes.js';
+import { classResult, queueCostJson, roundSummary, runJson, summaryJson, type LatencyRun } from '../latency/result.js';
 import { summarize } from '../stats/histogram.js';
-import { LEGEND_WIDE_SVG_PX } from './report.js';
-import type { ConfigFigure } from './works-scaling.js';
+import { LEGEND_WIDE_SVG_PX } from './latency-output.js';
+import type { ConfigFigure } from '../bench/works-scaling.js';
 
 const NS_PER_US = 1000;
 

@@ -11,8 +11,8 @@
  * into its blocks, each of which stats/cyclictest.ts's parseHistogramBlock reads.
  */
 import { formatHistogramBlock } from '../stats/cyclictest.js';
-import type { LatencyClassId } from './classes.js';
-import type { LatencyRun } from './result.js';
+import type { LatencyClassId } from '../latency/classes.js';
+import type { LatencyRun } from '../latency/result.js';
 
 const TITLE_PREFIX = '# irqwork latency: ';
 

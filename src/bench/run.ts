@@ -15,10 +15,10 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { measureHandoff, measurePiscinaRun, type HandoffMeasurement } from './baselines.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
-import { LatencyMachine } from './machine.js';
-import { defaultLatencyOptions, type LatencyOptions } from './options.js';
-import type { Progress } from './output.js';
-import { mergeAll, type LatencyRun, type QueueCost } from './result.js';
+import { LatencyMachine } from '../latency/machine.js';
+import { defaultLatencyOptions, type LatencyOptions } from '../latency/options.js';
+import type { Progress } from '../cli/output.js';
+import { mergeAll, type LatencyRun, type QueueCost } from '../latency/result.js';
 import type { WorkerLoader } from '../util/worker-bundle.js';
 import { measureWorks, WORKS_WORKLOAD, type WarmupPlan, type WorksPoint } from './works-scaling.js';
 
