@@ -9,19 +9,11 @@
 import { describe, expect, it } from 'vitest';
 import { CPU_CHECKS, type Check } from '../src/checks/index.js';
 import { shadowHooks } from '../src/checks/shadow.js';
+import { ShadowView } from '../src/checks/shadow-layout.js';
 import { Harness, type HarnessOptions } from '../src/harness/single-thread.js';
 import { IRQ_WORK_BUSY, IRQ_WORK_HARD_IRQ, IRQ_WORK_LAZY, IRQ_WORK_PENDING } from '../src/kernel/flags.js';
 import { combineHooks } from '../src/kernel/hooks.js';
-import {
-  ALLOC_FREED,
-  CPU_IDLE_POLLING,
-  CPU_IPI_PENDING,
-  CPU_LAZY_LIST,
-  CPU_TICKS,
-  CPU_TICK_STOPPED,
-  W_ALLOC_STATE,
-  W_FREE_GEN,
-} from '../src/kernel/layout.js';
+import { CPU_IDLE_POLLING, CPU_IPI_PENDING, CPU_LAZY_LIST, CPU_TICKS, CPU_TICK_STOPPED } from '../src/kernel/layout.js';
 import { LivenessScanner, type LivenessLimits } from '../src/race/liveness.js';
 import { FUNC_REQUEUE } from '../src/workload/callbacks.js';
 
@@ -42,19 +34,22 @@ interface Checked {
 
 /** A harness whose every CPU runs `checks` (all of them by default) and collects their findings. */
 function checkedHarness(opts: HarnessOptions, checks: readonly Check[] = CPU_CHECKS): Checked {
-  const h = new Harness(opts);
   const findings: Finding[] = [];
   const running: number[] = [];
-  for (let id = 0; id < h.mem.cfg.nrCpus; id++) {
-    const cpu = h.cpu(id).cpu;
-    const report = (check: string, work: number, message: string) =>
-      findings.push({ check, cpu: id, work, context: cpu.contextName(), message });
-    h.k(id).hooks = combineHooks([
-      shadowHooks(h.mem),
-      ...checks.map((c) => c.hooks({ mem: h.mem, cpu, report })),
-      { singleStart: (_cpu, work) => (running[id] = work) },
-    ]);
-  }
+  // Built per CPU while the harness builds that CPU: the kernel's hooks are fixed from then on.
+  const h = new Harness({
+    ...opts,
+    hooks: (cpu, mem) => {
+      const id = cpu.id;
+      const report = (check: string, work: number, message: string) =>
+        findings.push({ check, cpu: id, work, context: cpu.contextName(), message });
+      return combineHooks([
+        shadowHooks(mem),
+        ...checks.map((c) => c.hooks({ mem, cpu, report })),
+        { singleStart: (_cpu, work) => (running[id] = work) },
+      ]);
+    },
+  });
   const atRunOf = (cpu: number, site: string, work: number, action: () => void) => {
     const once = () => (running[cpu] === work ? action() : h.at(cpu, site, once));
     h.at(cpu, site, once);
@@ -72,9 +67,7 @@ function serve(h: Harness, cpu: number): void {
 
 /** Pretend the owner kfree()d the work: poison it, as the sync-free workload does. */
 function free(h: Harness, work: number): void {
-  const node = h.mem.node(work);
-  Atomics.add(h.mem.i32, node + W_FREE_GEN, 1);
-  Atomics.store(h.mem.i32, node + W_ALLOC_STATE, ALLOC_FREED);
+  new ShadowView(h.mem).markFreed(work);
 }
 
 describe('one-list check', () => {

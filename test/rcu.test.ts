@@ -9,20 +9,12 @@
  */
 import { describe, expect, it } from 'vitest';
 import { rcu } from '../src/checks/rcu.js';
+import { ShadowView } from '../src/checks/shadow-layout.js';
 import { useAfterFree } from '../src/checks/use-after-free.js';
 import { Harness, type HarnessOptions } from '../src/harness/single-thread.js';
 import { IRQ_WORK_BUSY } from '../src/kernel/flags.js';
 import { combineHooks, type KernelHooks } from '../src/kernel/hooks.js';
-import {
-  ALLOC_FREED,
-  CPU_ONLINE,
-  CPU_RCU_NESTING,
-  CPU_RCU_QS,
-  CPU_RCU_READER_SEQ,
-  H_RCU_SEQ,
-  W_ALLOC_STATE,
-  W_FREE_GEN,
-} from '../src/kernel/layout.js';
+import { CPU_ONLINE, CPU_RCU_NESTING, CPU_RCU_QS, CPU_RCU_READER_SEQ, H_RCU_SEQ } from '../src/kernel/layout.js';
 import { FUNC_FIRST_USER } from '../src/kernel/memory.js';
 
 /** A callback of these tests only (the workload's own ids are FUNC_FIRST_USER .. +2). */
@@ -42,37 +34,42 @@ interface Rig {
   findings: Finding[];
   /** The rcu check's hooks on CPU `id`, to call gracePeriodEnd by hand. */
   rcuHooks: Array<Partial<KernelHooks>>;
+  /** The work whose irq_work_single() CPU `id` entered last (its singleStart). */
+  running: number[];
 }
 
 /** A harness whose every CPU runs the rcu and use-after-free checks and logs grace-period ends. */
 function rig(opts: HarnessOptions = {}): Rig {
-  const h = new Harness({ cpus: 2, preemptRt: true, ...opts });
   const events: string[] = [];
   const findings: Finding[] = [];
   const rcuHooks: Array<Partial<KernelHooks>> = [];
-  for (let id = 0; id < h.mem.cfg.nrCpus; id++) {
-    const cpu = h.cpu(id).cpu;
-    const report = (check: string, work: number, message: string) => findings.push({ check, cpu: id, work, message });
-    const env = { mem: h.mem, cpu, report };
-    rcuHooks[id] = rcu.hooks(env);
-    h.k(id).hooks = combineHooks([
-      rcuHooks[id]!,
-      useAfterFree.hooks(env),
-      { gracePeriodEnd: (c) => events.push(`gp-end cpu${c}`), singleEnd: (c, w) => events.push(`single-end cpu${c} w${w}`) },
-    ]);
-  }
-  return { h, events, findings, rcuHooks };
+  const running: number[] = [];
+  // Built per CPU while the harness builds that CPU: the kernel's hooks are fixed from then on,
+  // so whatever a test wants to observe later (the running work) is recorded here from the start.
+  const h = new Harness({
+    cpus: 2,
+    preemptRt: true,
+    ...opts,
+    hooks: (cpu, mem) => {
+      const id = cpu.id;
+      const report = (check: string, work: number, message: string) => findings.push({ check, cpu: id, work, message });
+      const env = { mem, cpu, report };
+      rcuHooks[id] = rcu.hooks(env);
+      return combineHooks([
+        rcuHooks[id]!,
+        useAfterFree.hooks(env),
+        { gracePeriodEnd: (c) => events.push(`gp-end cpu${c}`), singleEnd: (c, w) => events.push(`single-end cpu${c} w${w}`) },
+        { singleStart: (_c, work) => (running[id] = work) },
+      ]);
+    },
+  });
+  return { h, events, findings, rcuHooks, running };
 }
 
 /** Run `action(n)` at every cpu_relax of CPU `cpu` (n counts from 1), before the harness spins. */
 function onRelax(h: Harness, cpu: number, action: (n: number) => void): { count: () => number } {
-  const sim = h.cpu(cpu).cpu;
-  const inner = sim.interruptPoint;
   let n = 0;
-  sim.interruptPoint = (site) => {
-    if (site === 'cpu_relax') action(++n);
-    inner(site);
-  };
+  h.every(cpu, 'cpu_relax', () => action(++n));
   return { count: () => n };
 }
 
@@ -81,9 +78,7 @@ const nesting = (h: Harness, cpu: number) => word(h, cpu, CPU_RCU_NESTING);
 
 /** Pretend the owner kfree()d the work: poison it, as the sync-free workload does. */
 function free(h: Harness, work: number): void {
-  const node = h.mem.node(work);
-  Atomics.add(h.mem.i32, node + W_FREE_GEN, 1);
-  Atomics.store(h.mem.i32, node + W_ALLOC_STATE, ALLOC_FREED);
+  new ShadowView(h.mem).markFreed(work);
 }
 
 /** Let `cpu` take its latched IPIs and run irq_workd if that woke it. */
@@ -389,14 +384,12 @@ describe('variant current: the RCU fix of 91840be8f710', () => {
    * rcuwait_wake_up, and the owner on CPU0 syncs there, then frees.
    */
   function syncInTheWindow(variant: string) {
-    const { h, findings } = rig({ variant });
+    const { h, findings, running } = rig({ variant });
     const w = h.newWork();
     let syncReturned = false;
     let nestingOfCpu1WhileWaiting = -1;
-    let running = 0;
-    h.k(1).hooks = combineHooks([h.k(1).hooks, { singleStart: (_c, work) => (running = work) }]);
     const atClearBusy = () => {
-      if (running !== w) return h.at(1, 'irq_work_single:after-clear-busy', atClearBusy);
+      if (running[1] !== w) return h.at(1, 'irq_work_single:after-clear-busy', atClearBusy);
       expect(h.flags(w) & IRQ_WORK_BUSY).toBe(0);
       h.k(0).irqWorkSync(w);
       syncReturned = true;

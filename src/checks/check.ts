@@ -1,7 +1,8 @@
 /**
- * A shadow check: a named invariant of DESIGN §5, watched through the kernel model's hooks on
- * every CPU. A check never changes kernel state; it keeps its own shadow words (line 1 of each
- * work node) and reports what breaks. No false positives: a check that cannot be sure stays silent.
+ * A shadow check: a named invariant of the protocol (the README's check table), watched through
+ * the kernel model's hooks on every CPU. A check never changes kernel state; it keeps its own shadow words (a line per work
+ * node in the shadow region, see shadow-layout.ts) and reports what breaks. No false positives: a
+ * check that cannot be sure stays silent.
  */
 import type { SimCpu } from '../cpu/sim-cpu.js';
 import type { KernelHooks } from '../kernel/hooks.js';

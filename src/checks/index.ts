@@ -1,6 +1,6 @@
 /**
  * The shadow checks, by name. The machine-side checks (liveness, accounting) run in the main
- * thread: see race/liveness.ts and machine/report.ts; kernel WARN/BUG messages are reported as
+ * thread: see race/liveness.ts and stress/report.ts; kernel WARN/BUG messages are reported as
  * `kernel-warning`, and "may sleep" callbacks in atomic context as `context`.
  */
 import type { Check } from './check.js';

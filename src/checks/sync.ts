@@ -11,20 +11,16 @@
  *
  * The shadow words it reads are kept by checks/shadow.ts.
  */
-import {
-  W_CLAIMED,
-  W_INFLIGHT,
-  W_OVERLAP_CLAIM,
-  W_PASSED_CLAIM,
-  W_RUNNING_CLAIM,
-} from '../kernel/layout.js';
+import { W_CLAIMED } from '../kernel/layout.js';
 import type { Check } from './check.js';
+import { S_INFLIGHT, S_OVERLAP_CLAIM, S_PASSED_CLAIM, S_RUNNING_CLAIM, ShadowView } from './shadow-layout.js';
 
 export const sync: Check = {
   name: 'sync',
   invariant: 'irq_work_sync returns only when the work is idle',
   hooks: ({ mem, report }) => {
     const i32 = mem.i32;
+    const shadow = new ShadowView(mem);
     let claimedAtSyncStart = 0;
     return {
       syncStart(_cpu, work) {
@@ -32,7 +28,8 @@ export const sync: Check = {
       },
       syncEnd(_cpu, work) {
         const n = mem.node(work);
-        const running = Atomics.load(i32, n + W_RUNNING_CLAIM);
+        const s = shadow.line(work);
+        const running = Atomics.load(i32, s + S_RUNNING_CLAIM);
         // Case 1: the last claim made before the sync began has not even started running. Its
         // PENDING has been set since before the sync, and BUSY cannot be cleared while PENDING is
         // set (the clearing compare-exchange expects PENDING clear), so BUSY was set all along.
@@ -51,10 +48,10 @@ export const sync: Check = {
         }
         // Case 2: the execution of such a claim is still before its BUSY clear.
         if (running === 0 || running > claimedAtSyncStart) return;
-        if (Atomics.load(i32, n + W_PASSED_CLAIM) >= running) return;
-        if (Atomics.load(i32, n + W_INFLIGHT) === 0) return;
+        if (Atomics.load(i32, s + S_PASSED_CLAIM) >= running) return;
+        if (Atomics.load(i32, s + S_INFLIGHT) === 0) return;
         if (Atomics.load(i32, n + W_CLAIMED) !== running) return;
-        if (Atomics.load(i32, n + W_OVERLAP_CLAIM) === running) return;
+        if (Atomics.load(i32, s + S_OVERLAP_CLAIM) === running) return;
         report(
           'sync',
           work,

@@ -14,22 +14,35 @@
 import { manualClock } from '../cpu/clock.js';
 import { CpuRuntime } from '../cpu/runtime.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
-import type { KernelConfig } from '../kernel/config.js';
+import { shadowRegion } from '../checks/shadow-layout.js';
+import { makeKernelConfig, type KernelConfig } from '../kernel/config.js';
 import { TASK_RUNNING } from '../kernel/cpu.js';
 import { combineHooks, type KernelHooks } from '../kernel/hooks.js';
+import { combineProbes, type RuntimeProbes } from '../cpu/probes.js';
 import { CPU_CALL_SINGLE_QUEUE, CPU_IPI_PENDING, CPU_LAZY_LIST, CPU_RAISED_LIST, CPU_TICK_STOPPED, W_CLAIMED, W_EXECUTED, W_FLAGS, W_NEXT } from '../kernel/layout.js';
 import { KernelMemory } from '../kernel/memory.js';
 import type { Kernel } from '../kernel/smpboot.js';
 import { findVariant, DEFAULT_VARIANT } from '../variants/index.js';
 import { FUNC_COUNT, registerCallbacks } from '../workload/callbacks.js';
+import { hotplugRegion } from '../workload/hotplug.js';
 
 export interface HarnessOptions extends Partial<KernelConfig> {
   cpus?: number;
   variant?: string;
-  hooks?: Partial<KernelHooks>;
+  /**
+   * The kernel's hooks on every CPU, or a factory called once per CPU while it is built — for
+   * listeners that need that CPU (its context, its id) or the memory, such as the checks. Either
+   * way they are in place from boot on, so the kernel's hooks never change after construction.
+   */
+  hooks?: Partial<KernelHooks> | HooksFactory;
+  /** Runtime probes of CPU `cpu` (e.g. an action at each of its real-time interrupt points). */
+  probes?: (cpu: number) => Partial<RuntimeProbes>;
   /** Tick stopped on every CPU from the start (NO_HZ idle). */
   tickStopped?: boolean;
 }
+
+/** Builds the hooks of one CPU: `cpu` is the CPU they run on, `mem` the memory it shares. */
+export type HooksFactory = (cpu: SimCpu, mem: KernelMemory) => Partial<KernelHooks>;
 
 export interface Execution {
   cpu: number;
@@ -48,11 +61,15 @@ export class Harness {
   readonly warnings: Array<{ cpu: number; what: string }> = [];
   readonly sleptInAtomic: Execution[] = [];
   private readonly scripts = new Map<string, Array<() => void>>();
+  private readonly everyTime = new Map<string, Array<() => void>>();
   private nextWork = 0;
 
   constructor(opts: HarnessOptions = {}) {
-    const { cpus, variant, hooks, tickStopped, ...cfg } = opts;
-    this.mem = KernelMemory.create({ nrCpus: cpus ?? 2, nrWorks: 16, ...cfg });
+    const { cpus, variant, hooks, probes, tickStopped, ...cfg } = opts;
+    const kcfg = makeKernelConfig({ nrCpus: cpus ?? 2, nrWorks: 16, ...cfg });
+    // Always with the checks' shadow region and the hotplug region: a test installs whichever
+    // checks it needs, and may take CPUs offline.
+    this.mem = KernelMemory.create(kcfg, [shadowRegion(kcfg), hotplugRegion()]);
     const v = findVariant(variant ?? DEFAULT_VARIANT);
     const env = {
       clock: this.clock,
@@ -64,10 +81,15 @@ export class Harness {
       sleptInAtomic: (cpu: number, work: number, context: string) => this.sleptInAtomic.push({ cpu, work, context }),
     };
     for (let id = 0; id < this.mem.cfg.nrCpus; id++) {
-      const rt = new CpuRuntime(this.mem, id, v, env, hooks ? combineHooks([hooks]) : undefined);
-      rt.cpu.interruptPoint = (site) => this.reached(id, site);
-      rt.cpu.onPreemptible = () => {};
-      rt.cpu.rcuReaderSeq = true; // the rcu check's numbering, always on in tests
+      const rt = new CpuRuntime(this.mem, id, v.kernel, env, {
+        nohz: true,
+        instrument: (cpu) => ({
+          ...(hooks ? { hooks: combineHooks([typeof hooks === 'function' ? hooks(cpu, this.mem) : hooks]) } : {}),
+          ...(probes ? { probes: combineProbes([probes(id)]) } : {}),
+        }),
+        rcuReaderSeq: true, // the rcu check's numbering, always on in tests
+        manualInterruptPoint: (site) => this.reached(id, site),
+      });
       registerCallbacks(rt.k, rt.cpu, sink);
       rt.boot();
       this.runtimes.push(rt);
@@ -101,7 +123,16 @@ export class Harness {
     this.scripts.set(key, list);
   }
 
+  /** Run `action` every time CPU `cpu` passes interrupt point `site` (before any `at` script). */
+  every(cpu: number, site: string, action: () => void): void {
+    const key = `${cpu}:${site}`;
+    const list = this.everyTime.get(key) ?? [];
+    list.push(action);
+    this.everyTime.set(key, list);
+  }
+
   private reached(cpu: number, site: string | undefined): void {
+    for (const action of this.everyTime.get(`${cpu}:${site}`) ?? []) action();
     if (site === 'cpu_relax') return this.spin(cpu);
     const list = this.scripts.get(`${cpu}:${site}`);
     const action = list?.shift();

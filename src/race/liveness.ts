@@ -19,10 +19,9 @@ import {
   CPU_TICK_STOPPED,
   W_CLAIMED,
   W_FLAGS,
-  W_INFLIGHT,
-  W_OWNER_TAG,
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
+import { S_INFLIGHT, S_OWNER_TAG, ShadowView } from '../checks/shadow-layout.js';
 
 export interface LivenessLimits {
   /** Ticks of the target CPU a work may stay pending on its list. */
@@ -52,15 +51,18 @@ export interface LivenessFinding {
 export class LivenessScanner {
   private readonly seen = new Map<number, Seen>();
   private readonly reported = new Set<number>();
+  private readonly shadow: ShadowView;
 
   constructor(
     private readonly mem: KernelMemory,
     private readonly limits: LivenessLimits = DEFAULT_LIVENESS,
-  ) {}
+  ) {
+    this.shadow = new ShadowView(mem);
+  }
 
   /** One scan over every work; returns new findings (each work is reported once). */
   scan(nowMs: number): LivenessFinding[] {
-    const { mem, limits } = this;
+    const { mem, limits, shadow } = this;
     const i32 = mem.i32;
     const out: LivenessFinding[] = [];
     for (let w = 1; w < mem.layout.nrNodes; w++) {
@@ -72,7 +74,8 @@ export class LivenessScanner {
         this.seen.delete(w);
         continue;
       }
-      const owner = Atomics.load(i32, n + W_OWNER_TAG);
+      const sh = shadow.line(w);
+      const owner = Atomics.load(i32, sh + S_OWNER_TAG);
       let s = this.seen.get(w);
       if (!s || s.claim !== claim || s.owner !== owner) {
         s = { claim, owner, ticks0: owner ? this.ticksOf(owner) : 0, idleSinceMs: -1, busyScans: 0 };
@@ -95,7 +98,7 @@ export class LivenessScanner {
         } else if (s.idleSinceMs >= 0 && nowMs - s.idleSinceMs >= limits.idlePendingMs) {
           out.push(this.finding(w, cpu, `work ${w} pending on ${mem.describeHead(owner)} for ${Math.round(nowMs - s.idleSinceMs)} ms while cpu${cpu} sleeps in idle, tick stopped, no IPI sent (lost IPI)`));
         }
-      } else if (Atomics.load(i32, n + W_INFLIGHT) === 0) {
+      } else if (Atomics.load(i32, sh + S_INFLIGHT) === 0) {
         // BUSY without PENDING and no execution in flight: nobody will ever clear BUSY.
         if (++s.busyScans >= limits.stuckBusyScans) {
           out.push(this.finding(w, -1, `work ${w} stays BUSY with no execution in flight: irq_work_sync on it never returns`));
