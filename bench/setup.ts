@@ -30,9 +30,8 @@ export function benchMachine(opts: { cpus?: number; preemptRt?: boolean; nrWorks
     },
   };
   const cpus = Array.from({ length: mem.cfg.nrCpus }, (_, id) => {
-    const rt = new CpuRuntime(mem, id, findVariant('merged'), env, undefined, { nohz: false });
+    const rt = new CpuRuntime(mem, id, findVariant('merged').kernel, env, { nohz: false });
     rt.k.registerFunc(FUNC_NOP, () => {});
-    rt.installInterruptPoint();
     rt.boot();
     // A new irq_workd checks for work once and goes to sleep.
     if (rt.irqWorkdRunnable()) rt.runIrqWorkd();

@@ -10,14 +10,15 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Harness } from '../src/harness/single-thread.js';
 import { TASK_PARKED, TASK_RUNNING } from '../src/kernel/cpu.js';
 import { IRQ_WORK_HARD_IRQ, IRQ_WORK_LAZY } from '../src/kernel/flags.js';
-import { CPU_IRQWORKD_STATE, CPU_ONLINE, H_HOTPLUG_LOCK, H_OFFLINE_CPUS, HOTPLUG_WRITER, IPI_IRQ_WORK } from '../src/kernel/layout.js';
-import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/machine/options.js';
-import type { Violation } from '../src/machine/task.js';
+import { CPU_IRQWORKD_STATE, CPU_ONLINE, IPI_IRQ_WORK } from '../src/kernel/layout.js';
+import { Machine } from '../src/machine/machine.js';
+import { runStress, type RunResult } from '../src/stress/kind.js';
+import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/stress/options.js';
+import type { Violation } from '../src/stress/task.js';
 import { DEFAULT_CHAOS } from '../src/race/chaos.js';
 import { DEFAULT_LIVENESS } from '../src/race/liveness.js';
 import { Random } from '../src/util/random.js';
-import { cpusReadLock, cpusReadUnlock, DEFAULT_HOTPLUG, HotplugDriver } from '../src/workload/hotplug.js';
+import { cpusReadLock, cpusReadUnlock, DEFAULT_HOTPLUG, HOTPLUG_WRITER, HotplugDriver, HotplugWords } from '../src/workload/hotplug.js';
 import { PRESETS } from '../src/workload/spec.js';
 
 const CPUS = 4;
@@ -130,29 +131,34 @@ describe('hotplug steps (single-thread harness)', () => {
   });
 
   it('cpus_read_lock waits while a CPU changes state, taking its interrupts meanwhile', () => {
-    const h = new Harness({ cpus: 2, preemptRt: false });
-    const i32 = h.mem.i32;
-    const w = h.newWork();
-    Atomics.store(i32, H_HOTPLUG_LOCK, HOTPLUG_WRITER);
-    h.k(0).irqWorkQueue(w); // self-IPI latched on CPU0
-    expect(h.pendingIpis(0) & IPI_IRQ_WORK).not.toBe(0);
-    const rt = h.cpu(0);
+    let watching = false;
     let points = 0;
     let ranWhileWaiting = false;
-    rt.chaos = () => {
+    // CPU0's real-time interrupt points, counted while it waits for the lock.
+    const atPoint = () => {
+      if (!watching) return;
       points++;
       if (points === 5) {
         ranWhileWaiting = h.ranOn(w).length === 1;
-        Atomics.sub(i32, H_HOTPLUG_LOCK, HOTPLUG_WRITER); // cpus_write_unlock()
+        Atomics.sub(i32, hp.lock, HOTPLUG_WRITER); // cpus_write_unlock()
       }
     };
-    cpusReadLock(rt);
-    rt.chaos = null;
+    const h = new Harness({ cpus: 2, preemptRt: false, probes: (cpu) => (cpu === 0 ? { atInterruptPoint: atPoint } : {}) });
+    const i32 = h.mem.i32;
+    const hp = new HotplugWords(h.mem);
+    const w = h.newWork();
+    Atomics.store(i32, hp.lock, HOTPLUG_WRITER);
+    h.k(0).irqWorkQueue(w); // self-IPI latched on CPU0
+    expect(h.pendingIpis(0) & IPI_IRQ_WORK).not.toBe(0);
+    const rt = h.cpu(0);
+    watching = true;
+    cpusReadLock(rt, hp);
+    watching = false;
     expect(points).toBe(5);
     expect(ranWhileWaiting).toBe(true);
-    expect(Atomics.load(i32, H_HOTPLUG_LOCK)).toBe(1);
-    cpusReadUnlock(rt);
-    expect(Atomics.load(i32, H_HOTPLUG_LOCK)).toBe(0);
+    expect(Atomics.load(i32, hp.lock)).toBe(1);
+    cpusReadUnlock(rt, hp);
+    expect(Atomics.load(i32, hp.lock)).toBe(0);
   });
 
   describe('HotplugDriver.maybeCycle (one offline period, 1 ms)', () => {
@@ -160,7 +166,7 @@ describe('hotplug steps (single-thread harness)', () => {
 
     function driver(h: Harness, cpu: number) {
       const stranded: Array<{ work: number; message: string }> = [];
-      const d = new HotplugDriver(h.cpu(cpu), new Random(7, cpu), AT_ONCE, (work, message) => stranded.push({ work, message }));
+      const d = new HotplugDriver(h.cpu(cpu), new Random(7, cpu), AT_ONCE, (work, message) => stranded.push({ work, message }), () => true);
       return { d, stranded };
     }
 
@@ -176,8 +182,8 @@ describe('hotplug steps (single-thread harness)', () => {
       expect(h.ranOn(lazy)).toEqual([]);
       // Back online, the lock free, irq_workd unparked and runnable.
       expect(word(h, 1, CPU_ONLINE)).toBe(1);
-      expect(Atomics.load(h.mem.i32, H_OFFLINE_CPUS)).toBe(0);
-      expect(Atomics.load(h.mem.i32, H_HOTPLUG_LOCK)).toBe(0);
+      expect(Atomics.load(h.mem.i32, new HotplugWords(h.mem).offlineCpus)).toBe(0);
+      expect(Atomics.load(h.mem.i32, new HotplugWords(h.mem).lock)).toBe(0);
       expect(word(h, 1, CPU_IRQWORKD_STATE)).toBe(TASK_RUNNING);
       h.cpu(1).preemptionPoint();
       expect(h.ranOn(lazy)).toEqual([{ cpu: 1, work: lazy, context: 'irq_workd' }]);
@@ -213,12 +219,12 @@ describe('hotplug steps (single-thread harness)', () => {
 
       const lazy2 = h.newWork({ flags: IRQ_WORK_LAZY });
       h.k(2).irqWorkQueue(lazy2);
-      Atomics.store(h.mem.i32, H_OFFLINE_CPUS, 1); // CPU1 is away
+      Atomics.store(h.mem.i32, new HotplugWords(h.mem).offlineCpus, 1); // CPU1 is away
       const two = driver(h, 2);
       two.d.maybeCycle();
       expect(two.stranded).toEqual([]);
       expect(word(h, 2, CPU_IRQWORKD_STATE)).not.toBe(TASK_PARKED);
-      expect(Atomics.load(h.mem.i32, H_HOTPLUG_LOCK)).toBe(0);
+      expect(Atomics.load(h.mem.i32, new HotplugWords(h.mem).lock)).toBe(0);
     });
   });
 });
@@ -273,9 +279,9 @@ describe('hotplug runs on the machine (race checks and chaos on)', () => {
 
   beforeAll(async () => {
     machine = Machine.start(CPUS);
-    rtLazy = await machine.run(hotplugRun({ preemptRt: true }));
-    nonRtLazy = await machine.run(hotplugRun({ preemptRt: false }));
-    rtCurrentSyncFree = await machine.run(hotplugRun({ preemptRt: true, variant: 'current', workload: PRESETS['sync-free']! }));
+    rtLazy = await runStress(machine, hotplugRun({ preemptRt: true }));
+    nonRtLazy = await runStress(machine, hotplugRun({ preemptRt: false }));
+    rtCurrentSyncFree = await runStress(machine, hotplugRun({ preemptRt: true, variant: 'current', workload: PRESETS['sync-free']! }));
   }, 60_000);
 
   afterAll(async () => {

@@ -3,7 +3,8 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LatencyBucket, LatencySummary } from '../src/stats/histogram.js';
 import { formatHistogramBlocks, splitHistogramBlocks } from '../src/cli/latency-histfile.js';
-import { LatencyMachine } from '../src/latency/machine.js';
+import { runLatency } from '../src/latency/kind.js';
+import { Machine } from '../src/machine/machine.js';
 import { defaultLatencyOptions } from '../src/latency/options.js';
 import { latencyJson } from '../src/cli/latency-output.js';
 import type { LatencyRun } from '../src/latency/result.js';
@@ -13,14 +14,14 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const HISTOGRAM_US = 40;
 
 // One machine and one short RT and non-RT run for the whole file (workers start once).
-let machine: LatencyMachine;
+let machine: Machine;
 const runs: LatencyRun[] = [];
 
 beforeAll(async () => {
-  machine = LatencyMachine.start(2);
+  machine = Machine.start(2);
   for (const preemptRt of [true, false]) {
     runs.push(
-      await machine.run({ ...defaultLatencyOptions(), cpus: 2, preemptRt, durationMs: 600, warmupMs: 100, costRounds: 10 }),
+      await runLatency(machine, { ...defaultLatencyOptions(), cpus: 2, preemptRt, durationMs: 600, warmupMs: 100, costRounds: 10 }),
     );
   }
 });
@@ -124,6 +125,12 @@ describe('irqwork latency with bad flags', () => {
     [['--duration', '-1'], /--duration/],
     [['--svg', '/no/such/dir/x.svg'], /--svg/],
     [['--frobnicate'], /frobnicate/],
+    // Output paths are tried before anything is measured: --duration 600 could not end within
+    // the child's timeout, so exit 2 here means nothing ran.
+    [['-h', '10', '--histfile', '/proc/x', '--duration', '600'], /^--histfile: (cannot write "\/proc\/x"|directory "\/proc" does not exist)/],
+    [['-h', '10', '--histfile', '/no/such/dir/h.txt', '--duration', '600'], /^--histfile: directory "\/no\/such\/dir" does not exist$/],
+    [['--svg', ROOT, '--duration', '600'], /^--svg: .* is a directory$/],
+    [['--svg', `${ROOT}package.json/x.svg`, '--duration', '600'], /^--svg: cannot write .*package\.json" is not a directory\)$/],
   ];
 
   it('exit 2 with one line on stderr naming the flag, nothing on stdout', async () => {

@@ -9,8 +9,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InternalError } from '../src/errors.js';
 import { COUNTER_NAMES } from '../src/kernel/layout.js';
-import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
+import { Machine } from '../src/machine/machine.js';
+import { runStress, type RunResult } from '../src/stress/kind.js';
+import { defaultRunOptions, type RunOptions } from '../src/stress/options.js';
 import { loadWorkload, PRESETS } from '../src/workload/spec.js';
 
 const DURATION_MS = 500;
@@ -29,12 +30,12 @@ function options(cpus: number, over: Partial<RunOptions> = {}): RunOptions {
 }
 
 /**
- * machine.run(), but a run that rejects with an InternalError fails the test with the machine's
+ * runStress(machine, ), but a run that rejects with an InternalError fails the test with the machine's
  * per-CPU state dump in the message (vitest does not always show the error's `dump` field).
  */
 async function run(machine: Machine, opts: RunOptions): Promise<RunResult> {
   try {
-    return await machine.run(opts);
+    return await runStress(machine, opts);
   } catch (e) {
     if (e instanceof InternalError) throw new Error(`run() rejected: InternalError: ${e.message}\n${e.dump ?? ''}`);
     throw e;
@@ -175,12 +176,12 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
 
   if (cpus === 2) {
     it('refuses a run whose CPU count differs from the machine, and an unknown variant, as errors', async () => {
-      await expect(machine.run(options(8))).rejects.toThrow(/machine has 2 CPUs, run asks for 8/);
-      await expect(machine.run(options(cpus, { variant: 'nope' }))).rejects.toThrow(/unknown --variant "nope"/);
+      await expect(runStress(machine, options(8))).rejects.toThrow(/machine has 2 CPUs, run asks for 8/);
+      await expect(runStress(machine, options(cpus, { variant: 'nope' }))).rejects.toThrow(/unknown --variant "nope"/);
     });
 
     it('a CPU that throws rejects run() with an InternalError naming it; the same machine then runs cleanly', async () => {
-      const failing = machine.run(options(cpus, { failCpu: { cpu: 1, afterMs: 100 }, ...EXPECTED_TO_FAIL }));
+      const failing = runStress(machine, options(cpus, { failCpu: { cpu: 1, afterMs: 100 }, ...EXPECTED_TO_FAIL }));
       const error = await failing.then(
         () => null,
         (e: unknown) => e,

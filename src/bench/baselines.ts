@@ -5,11 +5,11 @@
  * trip of a task that does nothing (timed on the main thread).
  */
 import { MessageChannel } from 'node:worker_threads';
-import type { Piscina } from 'piscina';
+import type { Machine } from '../machine/machine.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
 import { handoffBuffer, handoffHistogram } from './handoff.js';
 import { emptyHistogram, mergeAll } from '../latency/result.js';
-import type { HandoffMechanism, HandoffResult, HandoffTask } from '../latency/task.js';
+import type { HandoffMechanism, HandoffResult, HandoffTask, NoopTask } from './handoff-task.js';
 
 export interface HandoffMeasurement {
   histogram: LatencyHistogram;
@@ -17,12 +17,12 @@ export interface HandoffMeasurement {
   skipped: number;
 }
 
-/** One-way hand-off between two workers of `pool` (which must have at least two threads). */
-export async function measureHandoff(pool: Piscina, mechanism: HandoffMechanism, samples: number): Promise<HandoffMeasurement> {
+/** One-way hand-off between two workers of `machine` (which must have at least two threads). */
+export async function measureHandoff(machine: Machine, mechanism: HandoffMechanism, samples: number): Promise<HandoffMeasurement> {
   const sab = handoffBuffer();
   const channel = mechanism === 'port' ? new MessageChannel() : undefined;
   const task = (role: HandoffTask['role']): HandoffTask => ({
-    kind: 'handoff',
+    program: 'handoff',
     role,
     mechanism,
     sab,
@@ -31,19 +31,20 @@ export async function measureHandoff(pool: Piscina, mechanism: HandoffMechanism,
   });
   const receiverTask = task('receiver');
   const senderTask = task('sender');
-  const [received] = (await Promise.all([
-    pool.run(receiverTask, { transferList: receiverTask.port ? [receiverTask.port] : [] }),
-    pool.run(senderTask, { transferList: senderTask.port ? [senderTask.port] : [] }),
-  ])) as [HandoffResult, HandoffResult];
+  const [received] = await Promise.all([
+    machine.runTask<HandoffResult>(receiverTask, receiverTask.port ? [receiverTask.port] : []),
+    machine.runTask<HandoffResult>(senderTask, senderTask.port ? [senderTask.port] : []),
+  ]);
   return { histogram: mergeAll([handoffHistogram(sab)]), skipped: received.skipped };
 }
 
 /** Round trip of piscina.run() with a task that does nothing, timed on the main thread. */
-export async function measurePiscinaRun(pool: Piscina, samples: number): Promise<LatencyHistogram> {
+export async function measurePiscinaRun(machine: Machine, samples: number): Promise<LatencyHistogram> {
   const h = emptyHistogram();
   for (let i = 0; i < samples; i++) {
     const t0 = performance.now();
-    await pool.run({ kind: 'noop' });
+    const noop: NoopTask = { program: 'noop' };
+    await machine.runTask(noop);
     h.record((performance.now() - t0) * 1e6);
   }
   return h;

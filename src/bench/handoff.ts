@@ -29,7 +29,7 @@ import { monotonicClock, type Clock } from '../cpu/clock.js';
 import { IRQ_WORK_BUSY, IRQ_WORK_CLAIMED, IRQ_WORK_PENDING } from '../kernel/flags.js';
 import { IPI_CALL_FUNCTION_SINGLE, WORDS_PER_LINE } from '../kernel/layout.js';
 import { LatencyHistogram } from '../stats/histogram.js';
-import type { HandoffResult, HandoffTask } from '../latency/task.js';
+import type { HandoffResult, HandoffTask } from './handoff-task.js';
 
 const SEQ = 0;
 const STAMP_F64 = 1; // float64 index (words 2-3)

@@ -15,9 +15,9 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { measureHandoff, measurePiscinaRun, type HandoffMeasurement } from './baselines.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
-import { LatencyMachine } from '../latency/machine.js';
+import { runLatency } from '../latency/kind.js';
+import { Machine } from '../machine/machine.js';
 import { defaultLatencyOptions, type LatencyOptions } from '../latency/options.js';
-import type { Progress } from '../cli/output.js';
 import { mergeAll, type LatencyRun, type QueueCost } from '../latency/result.js';
 import type { WorkerLoader } from '../util/worker-bundle.js';
 import { measureWorks, WORKS_WORKLOAD, type WarmupPlan, type WorksPoint } from './works-scaling.js';
@@ -26,7 +26,8 @@ export const LATENCY_CPUS = 2;
 
 export interface BenchOptions {
   quick: boolean;
-  progress: Progress;
+  /** Tells the user what is being measured now. */
+  progress: (message: string) => void;
 }
 
 export interface BenchSettings {
@@ -79,18 +80,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const worksDurationMs = quick ? 200 : 700;
   const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 3, maxMs: 40_000 };
 
-  const machine = LatencyMachine.start(LATENCY_CPUS);
+  const machine = Machine.start(LATENCY_CPUS);
   let latency: BenchResult['latency'];
   let handoff: BenchResult['handoff'];
   try {
     const run = (preemptRt: boolean, mode: LatencyOptions['mode']) => {
       progress(`latency ${preemptRt ? 'rt' : 'nort'}, ${mode} targets, ${latencyOptions.durationMs / 1000} s …`);
-      return machine.run({ ...latencyOptions, preemptRt, mode });
+      return runLatency(machine, { ...latencyOptions, preemptRt, mode });
     };
     // The first run in fresh workers meets a cold JIT beyond its warm-up; run one and drop it.
     progress('warming up the workers …');
-    await machine.run({ ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: true, mode: 'busy' });
-    await machine.run({ ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: false, mode: 'idle' });
+    await runLatency(machine, { ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: true, mode: 'busy' });
+    await runLatency(machine, { ...latencyOptions, durationMs: latencyOptions.durationMs / 4, preemptRt: false, mode: 'idle' });
     latency = {
       rtBusy: await run(true, 'busy'),
       rtIdle: await run(true, 'idle'),
@@ -99,11 +100,11 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     };
     progress('hand-off baselines: busy-spin, irq_work skeleton, notify→wait, postMessage, piscina.run() …');
     handoff = {
-      spin: await measureHandoff(machine.pool, 'spin', handoffSamples.spin),
-      skeleton: await measureHandoff(machine.pool, 'skeleton', handoffSamples.skeleton),
-      notify: await measureHandoff(machine.pool, 'notify', handoffSamples.notify),
-      port: await measureHandoff(machine.pool, 'port', handoffSamples.port),
-      piscinaRun: await measurePiscinaRun(machine.pool, handoffSamples.piscinaRun),
+      spin: await measureHandoff(machine, 'spin', handoffSamples.spin),
+      skeleton: await measureHandoff(machine, 'skeleton', handoffSamples.skeleton),
+      notify: await measureHandoff(machine, 'notify', handoffSamples.notify),
+      port: await measureHandoff(machine, 'port', handoffSamples.port),
+      piscinaRun: await measurePiscinaRun(machine, handoffSamples.piscinaRun),
     };
   } finally {
     await machine.close();

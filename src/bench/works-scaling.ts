@@ -8,15 +8,13 @@
  * as a JMH-style benchmark does, each point first warms up: the machine's CPU threads run at the
  * lowest OS priority (the compiler threads go first), and short runs repeat until the figure
  * stops improving; then MEASURED_RUNS runs are measured and the median is the figure. The first
- * (cold) run's figure is kept beside it.
- *
- * How a 64-CPU RT machine warms up on 2 cores (0.5 s runs, works/s, seconds since start):
- * 10 s 3k, 13 s 11k, 16 s 70k, 19 s 161k, 22 s 232k, 25 s 398k, 27 s 564k, then 450–670k — a
- * ramp with dips, which is why a run must beat the best by 10 % and three runs in a row must
- * fail to before the warm-up ends.
+ * (cold) run's figure is kept beside it. Many CPUs on few cores warm up in a ramp with dips
+ * (docs/LATENCY.md), which is why a run must beat the best by NEW_BEST and `settledRuns` runs in a row
+ * must fail to before the warm-up ends.
  */
 import { Machine } from '../machine/machine.js';
-import { defaultRunOptions } from '../machine/options.js';
+import { runStress } from '../stress/kind.js';
+import { defaultRunOptions } from '../stress/options.js';
 import { PRESETS } from '../workload/spec.js';
 
 /**
@@ -70,7 +68,7 @@ export async function measureWorks(cpus: number, durationMs: number, warmup: War
     for (const preemptRt of [true, false]) {
       const config = preemptRt ? 'rt' : 'nort';
       const run = async (ms: number): Promise<number> => {
-        const r = await machine.run({ ...defaultRunOptions(), cpus, preemptRt, workload: PRESETS[WORKS_WORKLOAD]!, durationMs: ms, seed: 1 });
+        const r = await runStress(machine, { ...defaultRunOptions(), cpus, preemptRt, workload: PRESETS[WORKS_WORKLOAD]!, durationMs: ms, seed: 1 });
         if (!r.ok) throw new Error(`${r.violations.length} violation(s), first: ${r.violations[0]?.message ?? 'the run did not drain'}`);
         return r.executedPerSec;
       };

@@ -1,6 +1,6 @@
 /**
  * What `irqwork bench` prints: the raw figures of each part side by side, and the ratios between
- * them (with the targets of the issue that asked for them), as text, JSON and a picture.
+ * them (each with the target it is held against, if any), as text, JSON and a picture.
  */
 import { formatNumber, table } from '../util/table.js';
 import type { LatencyHistogram } from '../stats/histogram.js';
@@ -196,7 +196,7 @@ export function formatBench(b: BenchResult): string {
     '(local hard, remote hard) across configurations to see how much of a ratio is that.',
   );
 
-  out.push('', 'ratios (target: what issue 5 asks for)');
+  out.push('', 'ratios (target: what the model is held to)');
   const rows = Object.entries(r).map(([name, value]) => [
     name,
     fmtRatio(value),

@@ -2,8 +2,9 @@
  * `irqwork stress`: many CPUs hammering the irq_work API, with per-CPU figures, totals and the
  * accounting check. Exit 0 clean, 1 a violation, (2 bad usage, 3 internal failure: in cli.ts).
  */
-import { Machine, type RunResult } from '../machine/machine.js';
-import { defaultRunOptions, type RunOptions } from '../machine/options.js';
+import { Machine } from '../machine/machine.js';
+import { runStress, type RunResult } from '../stress/kind.js';
+import { defaultRunOptions, type RunOptions } from '../stress/options.js';
 import { randomSeed } from '../util/random.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
@@ -79,7 +80,7 @@ export async function stressCommand(argv: string[]): Promise<number> {
   const machine = Machine.start(opts.cpus);
   let result: RunResult;
   try {
-    result = await machine.run(opts);
+    result = await runStress(machine, opts);
   } finally {
     await machine.close();
   }

@@ -3,12 +3,13 @@
  * the hardware and the scheduler do around it: taking IPIs in hardirq context, the timer tick,
  * preempting the task for a woken irq_workd, and the NO_HZ idle loop.
  *
- * The worker (workers/cpu-worker.ts) drives it in real time; the single-thread harness drives
- * the same methods by hand.
+ * A worker drives it in real time (machine/boot.ts); the single-thread harness drives the same
+ * methods by hand (RuntimeOptions.manualInterruptPoint). Everything that observes or perturbs it
+ * (check hooks, trace, chaos, the run's abort) comes in through the constructor.
  */
 import { TASK_KIND_IRQWORKD, TASK_RUNNING, TASK_NONE } from '../kernel/cpu.js';
 import { tickPeriodNs } from '../kernel/config.js';
-import type { KernelHooks } from '../kernel/hooks.js';
+import { NO_HOOKS, type KernelHooks } from '../kernel/hooks.js';
 import {
   Counter,
   CPU_IDLE_POLLING,
@@ -21,11 +22,10 @@ import {
   IPI_IRQ_WORK,
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
-import type { Kernel } from '../kernel/smpboot.js';
-import type { Variant } from '../variants/variant.js';
-import { PHASE_ABORT, readPhase, RunAborted } from './phase.js';
-import { SimCpu, type CpuEnv } from './sim-cpu.js';
-import { TraceEvent, type TraceRing } from '../race/trace.js';
+import type { Kernel, KernelClass } from '../kernel/smpboot.js';
+import { NO_PROBES, type RuntimeProbes } from './probes.js';
+import { NEVER_ABORTED, RunAborted, type RunControl } from './run-control.js';
+import { SimCpu, type CpuEnv, type InterruptDriver } from './sim-cpu.js';
 
 /** How many interrupt points pass between two looks at the clock (tick due?) on the fast path. */
 const CLOCK_CHECK_EVERY = 64;
@@ -45,9 +45,30 @@ export function scheduleByIdling(rt: () => CpuRuntime): CpuEnv['schedule'] {
   };
 }
 
+export interface Instruments {
+  hooks?: KernelHooks;
+  probes?: RuntimeProbes;
+}
+
 export interface RuntimeOptions {
   /** NO_HZ idle: stop the tick in idle when irq_work_needs_cpu() allows it. */
   nohz: boolean;
+  /**
+   * The kernel's hooks (checks, trace, latency recorder) and the runtime's probes (trace, chaos),
+   * built for this CPU in one call, so that what they share (a trace ring) is built once; they
+   * may ask the CPU for its context.
+   */
+  instrument?: (cpu: SimCpu) => Instruments;
+  /** Where the CPU learns that the run was aborted. */
+  control?: RunControl;
+  /** Number RCU readers for the rcu check (SimCpuOptions.rcuReaderSeq). */
+  rcuReaderSeq?: boolean;
+  /**
+   * The single-thread harness: interrupt points only call this (a test scripts what happens at
+   * each named site); cpu_relax() is the site 'cpu_relax'; nothing preempts by itself.
+   * Without it, interrupt points are the real-time ones of a worker.
+   */
+  manualInterruptPoint?: (site: string | undefined) => void;
 }
 
 export class CpuRuntime {
@@ -60,26 +81,37 @@ export class CpuRuntime {
   private readonly progressWord: number;
   private readonly ticksWord: number;
   readonly periodNs: number;
-  nextTickNs = 0;
+  private nextTickNs = 0;
   /** When the tick was first armed: a restarted tick goes back on this grid. */
   private tickOriginNs = 0;
   private relaxSpins = 0;
   private clockCountdown = CLOCK_CHECK_EVERY;
-  /** Event trace of this CPU (race runs); null when off. */
-  trace: TraceRing | null = null;
-  /** Extra work at every slow interrupt point (chaos delays, NMIs); null when off. */
-  chaos: ((site: string | undefined) => void) | null = null;
+  private readonly probes: RuntimeProbes;
+  /** Chaos at slow interrupt points (probes.atInterruptPoint), null when off: read on the fast path. */
+  private readonly atInterruptPoint: ((site: string | undefined) => void) | null;
+  private readonly control: RunControl;
 
   constructor(
     readonly mem: KernelMemory,
     readonly id: number,
-    variant: Variant,
+    kernel: KernelClass,
     env: CpuEnv,
-    hooks: KernelHooks | undefined,
     readonly opts: RuntimeOptions = { nohz: true },
   ) {
-    this.cpu = new SimCpu(mem, id, env);
-    this.k = new variant.kernel(mem, this.cpu, hooks);
+    const manual = opts.manualInterruptPoint;
+    const driver: InterruptDriver = manual
+      ? { interruptPoint: manual, cpuRelax: () => manual('cpu_relax'), preemptible: () => {} }
+      : {
+          interruptPoint: (site) => this.interruptPoint(site),
+          cpuRelax: () => this.cpuRelax(),
+          preemptible: () => this.preemptionPoint(),
+        };
+    this.cpu = new SimCpu(mem, id, env, driver, { rcuReaderSeq: opts.rcuReaderSeq ?? false });
+    const instruments = opts.instrument?.(this.cpu) ?? {};
+    this.probes = instruments.probes ?? NO_PROBES;
+    this.atInterruptPoint = this.probes.atInterruptPoint;
+    this.control = opts.control ?? NEVER_ABORTED;
+    this.k = new kernel(mem, this.cpu, instruments.hooks ?? NO_HOOKS);
     this.i32 = mem.i32;
     const base = mem.cpuBase(id);
     this.pendingWord = base + CPU_IPI_PENDING;
@@ -94,14 +126,12 @@ export class CpuRuntime {
   boot(): void {
     this.k.irqWorkInitThreads();
     this.tickOriginNs = this.cpu.nowNs();
-    this.nextTickNs = this.tickOriginNs + this.periodNs;
+    this.nextTickNs = this.probes.tickArmed(this.tickOriginNs + this.periodNs);
   }
 
-  /** Installs the real-time interrupt point (worker mode). */
-  installInterruptPoint(): void {
-    this.cpu.interruptPoint = (site) => this.interruptPoint(site);
-    this.cpu.onPreemptible = () => this.preemptionPoint();
-    this.cpu.cpuRelax = () => this.cpuRelax();
+  /** Whether the run this CPU belongs to was aborted: unwind (RunAborted). */
+  private checkAborted(): void {
+    if (this.control.aborted()) throw new RunAborted();
   }
 
   /**
@@ -126,19 +156,19 @@ export class CpuRuntime {
   interruptPoint(site?: string): void {
     // With irqs off no IPI can be taken here, so the pending word need not even be read: only
     // the countdown (tick, abort) and chaos matter then.
-    if (--this.clockCountdown > 0 && this.chaos === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
+    if (--this.clockCountdown > 0 && this.atInterruptPoint === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
       return;
     }
     this.slowInterruptPoint(site);
   }
 
   private slowInterruptPoint(site: string | undefined): void {
-    if (this.chaos !== null) this.chaos(site);
+    if (this.atInterruptPoint !== null) this.atInterruptPoint(site);
     if (this.clockCountdown <= 0) {
       this.clockCountdown = CLOCK_CHECK_EVERY;
       this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       if (!this.cpu.irqsDisabled()) this.i32[this.progressWord]! += 1;
-      if (readPhase(this.i32) === PHASE_ABORT) throw new RunAborted();
+      this.checkAborted();
       if (!this.cpu.irqsDisabled() && this.cpu.nowNs() >= this.nextTickNs) this.timerInterrupt();
     }
     if (this.cpu.irqsDisabled()) return;
@@ -153,8 +183,8 @@ export class CpuRuntime {
     if (this.cpu.irqsDisabled()) return;
     const bits = Atomics.exchange(this.i32, this.pendingWord, 0);
     if (bits === 0) return;
-    if (this.trace !== null && bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) this.trace.record(TraceEvent.ipiTaken, 0, bits);
     if (bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) {
+      this.probes.ipiTaken(bits);
       const was = this.cpu.hardirqEnter();
       if (bits & IPI_CALL_FUNCTION_SINGLE) {
         this.cpu.count(Counter.ipisReceived);
@@ -164,7 +194,7 @@ export class CpuRuntime {
       this.cpu.hardirqExit(was);
     }
     // IPI_RESCHEDULE needs no handler: the woken task's state word already says TASK_RUNNING.
-    // IPI_STOP only wakes an idle CPU so that it looks at the run phase.
+    // Other bits are the machine's kick: it only wakes an idle CPU so that it looks at its run.
   }
 
   /** The timer interrupt: tick_sched_timer → update_process_times → irq_work_tick. */
@@ -172,9 +202,9 @@ export class CpuRuntime {
     const now = this.cpu.nowNs();
     // Missed ticks (the OS descheduled us) are not replayed one by one: like a tickless kernel
     // catching up jiffies, one tick runs and the next is due one period from now.
-    this.nextTickNs = Math.max(this.nextTickNs + this.periodNs, now + 1);
+    this.nextTickNs = this.probes.tickArmed(Math.max(this.nextTickNs + this.periodNs, now + 1));
     const was = this.cpu.hardirqEnter();
-    this.trace?.record(TraceEvent.tick, 0);
+    this.probes.tick();
     this.cpu.count(Counter.ticks);
     this.i32[this.ticksWord]! += 1;
     this.k.irqWorkTick();
@@ -213,7 +243,7 @@ export class CpuRuntime {
   /** An NMI: `fn` runs in NMI context, whatever was running. */
   inNmi(fn: () => void): void {
     const was = this.cpu.nmiEnter();
-    this.trace?.record(TraceEvent.nmi, 0);
+    this.probes.nmi();
     fn();
     this.cpu.nmiExit(was);
   }
@@ -238,7 +268,7 @@ export class CpuRuntime {
     const prev = cpu.switchTo(-1);
     const startNs = cpu.nowNs();
     while (!done()) {
-      if (readPhase(this.i32) === PHASE_ABORT) throw new RunAborted();
+      this.checkAborted();
       cpu.rcuNoteQs(); // idle is an extended quiescent state
       let now = cpu.nowNs();
       if (untilNs >= 0 && now >= untilNs) break;
@@ -270,11 +300,16 @@ export class CpuRuntime {
   private restartTick(): void {
     if (!this.tickStopped()) return;
     this.setTickStopped(false);
-    this.nextTickNs = this.nextTickOnGrid();
+    this.nextTickNs = this.probes.tickArmed(this.nextTickOnGrid());
+  }
+
+  /** A CPU coming back online: its tick resumes at the next point of its grid. */
+  rearmTick(): void {
+    this.nextTickNs = this.probes.tickArmed(this.nextTickOnGrid());
   }
 
   /** The first tick of the CPU's grid after now. */
-  nextTickOnGrid(): number {
+  private nextTickOnGrid(): number {
     const sinceOrigin = this.cpu.nowNs() - this.tickOriginNs;
     return this.tickOriginNs + (Math.floor(sinceOrigin / this.periodNs) + 1) * this.periodNs;
   }

@@ -1,13 +1,14 @@
 /**
- * SimCpu: the CPU context model of DESIGN §4, implementing the kernel's KernelCpu interface.
+ * SimCpu: the CPU context model, implementing the kernel's KernelCpu interface.
  *
  * Contexts nest as on real hardware: task (the workload) < irq_workd (RT thread, preempts the
  * task) < hardirq (taken at interrupt points with irqs on) < NMI (at any interrupt point, even
  * with irqs off). The nesting, irqs-off and preempt counts are mirrored into the CPU's state line
  * of shared memory (owner writes, plain stores: other threads only read them for dumps).
  *
- * What differs between a worker and the single-thread harness is injected: the interrupt-point
- * action, how a blocked task waits (schedule), and where warnings go.
+ * What differs between a worker and the single-thread harness is injected through the
+ * constructor: what an interrupt point does (the driver), how a blocked task waits (schedule),
+ * and where warnings go.
  */
 import {
   TASK_INTERRUPTIBLE,
@@ -60,16 +61,35 @@ export interface CpuEnv {
   warn(cpu: SimCpu, what: string): void;
 }
 
+/** What the CPU does at the points where the kernel code lets the hardware in. */
+export interface InterruptDriver {
+  /** An interrupt point between two shared-memory steps (site names the place). */
+  interruptPoint(site?: string): void;
+  /** cpu_relax() in a wait loop. */
+  cpuRelax(): void;
+  /** Preemption became possible again (preempt count back to 0 in task context). */
+  preemptible(): void;
+}
+
+export interface SimCpuOptions {
+  /** Number RCU readers from H_RCU_SEQ for the rcu check. Off without checks: every hardirq would
+   *  otherwise bump one word shared by all CPUs. */
+  rcuReaderSeq: boolean;
+}
+
 export class SimCpu implements KernelCpu {
   readonly i32: Int32Array;
   private readonly f64: Float64Array;
   readonly base: number;
   /** Float64 index of this CPU's first counter. */
   private readonly counterBase: number;
-  /** Interrupt-point action, installed by the runtime or the harness. */
-  interruptPoint: (site?: string) => void = () => {};
-  /** Called when preemption becomes possible again (preempt count back to 0 in task context). */
-  onPreemptible: () => void = () => {};
+  /** The interrupt point (the driver's): a field, so the kernel's call costs one indirection. */
+  readonly interruptPoint: (site?: string) => void;
+  /** cpu_relax() (the driver's). */
+  readonly cpuRelax: () => void;
+  /** Called when preemption becomes possible again (the driver's). */
+  private readonly onPreemptible: () => void;
+  private readonly rcuReaderSeq: boolean;
 
   private nmiNesting = 0;
   private hardirqNesting = 0;
@@ -85,7 +105,13 @@ export class SimCpu implements KernelCpu {
     readonly mem: KernelMemory,
     readonly id: number,
     readonly env: CpuEnv,
+    driver: InterruptDriver,
+    opts: SimCpuOptions = { rcuReaderSeq: false },
   ) {
+    this.interruptPoint = (site) => driver.interruptPoint(site);
+    this.cpuRelax = () => driver.cpuRelax();
+    this.onPreemptible = () => driver.preemptible();
+    this.rcuReaderSeq = opts.rcuReaderSeq;
     this.i32 = mem.i32;
     this.f64 = mem.f64;
     this.base = mem.cpuBase(id);
@@ -181,9 +207,6 @@ export class SimCpu implements KernelCpu {
 
   // ── RCU read side (the grace-period side is kernel/rcu.ts) ────────────────────
   private rcuNesting = 0;
-  /** Number readers from H_RCU_SEQ for the rcu check. Off without checks: every hardirq would
-   *  otherwise bump one word shared by all CPUs. */
-  rcuReaderSeq = false;
 
   /**
    * rcu_read_lock(). The outermost reader publishes its nesting first and its sequence number
@@ -232,10 +255,6 @@ export class SimCpu implements KernelCpu {
     this.i32[this.base + CPU_PREEMPT_COUNT] = this.preemptCount;
     // preempt_enable() is a preemption point: a woken irq_workd runs now.
     if (this.preemptCount === 0) this.onPreemptible();
-  }
-
-  cpuRelax(): void {
-    this.interruptPoint('cpu_relax');
   }
 
   // ── IPIs ─────────────────────────────────────────────────────────────────────

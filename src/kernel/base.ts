@@ -7,7 +7,7 @@
 import type { KernelConfig } from './config.js';
 import { TASK_KIND_IRQWORKD, type KernelCpu } from './cpu.js';
 import { NO_HOOKS, type KernelHooks } from './hooks.js';
-import { Counter, W_CLAIMED, W_EXECUTED, W_FLAGS, W_FUNC, W_NEXT, W_QUEUE_CPU, W_QUEUE_TIME_F64 } from './layout.js';
+import { Counter, W_CLAIMED, W_EXECUTED, W_FLAGS, W_FUNC, W_NEXT } from './layout.js';
 import type { KernelMemory } from './memory.js';
 
 /** An irq_work callback: `work->func(work)`. Runs on `k`'s CPU. */
@@ -27,7 +27,7 @@ export abstract class KernelBase {
   constructor(
     readonly mem: KernelMemory,
     readonly cpu: KernelCpu,
-    public hooks: KernelHooks = NO_HOOKS,
+    readonly hooks: KernelHooks = NO_HOOKS,
   ) {
     this.i32 = mem.i32;
     this.f64 = mem.f64;
@@ -77,12 +77,9 @@ export abstract class KernelBase {
     this.f64[this.counterBase + counter]! += by;
   }
 
-  /** Set by latency runs: stamp each successful claim with the clock (costs one clock read). */
-  stampQueueTime = false;
-
   /**
    * A claim succeeded: the work now owes one execution. Runs before the work is put on a list,
-   * so whoever takes it off the list sees the count and the stamp (the list's exchange orders them).
+   * so whoever takes it off the list sees the count (the list's exchange orders them).
    */
   accountClaim(work: number): void {
     const node = this.mem.node(work);
@@ -90,10 +87,6 @@ export abstract class KernelBase {
     // can only succeed after an execution cleared it, and that execution took the work off a
     // list after this claim linked it), so no two claimers ever race on this word.
     this.i32[node + W_CLAIMED]!++;
-    if (this.stampQueueTime) {
-      this.i32[node + W_QUEUE_CPU] = this.cpu.id;
-      this.f64[(node + W_QUEUE_TIME_F64) / 2] = this.cpu.nowNs();
-    }
     this.count(Counter.claimed);
   }
 

@@ -1,6 +1,6 @@
 /**
  * Flag bits of `struct irq_work`'s `node.a_flags` (include/linux/irq_work.h and
- * include/linux/smp_types.h). One word per work; see DESIGN.md §2.
+ * include/linux/smp_types.h). One word per work.
  */
 
 /** IRQ_WORK_PENDING: claimed and on a list, the callback has not started yet. */

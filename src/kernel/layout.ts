@@ -7,7 +7,7 @@
  *
  *   word 0 ┌──────────────────────────────────────────────────────────────────────────┐
  *          │ header (1 line): magic, layout version, nrCpus, nrWorks, config bits, hz,  │
- *          │   run phase, start barrier             written by the main thread / all    │
+ *          │   RCU sequence                          written by the main thread / all    │
  *   16     ├──────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 0 block, CPU_BLOCK_LINES lines:                                       │
  *          │   line 0  raised_list head            local CPU adds; local CPU deletes   │
@@ -22,17 +22,15 @@
  *          ├──────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 1 block … CPU n-1 block                                               │
  *          ├──────────────────────────────────────────────────────────────────────────┤
- *          │ work nodes, two lines each; index 0 is the null "pointer" (never used),    │
- *          │   1 .. nrCpus      the per-CPU wakeup works (irq_work_wakeup, HARD_IRQ)    │
- *          │   nrCpus+1 ..      the work pool                                          │
- *          │   line 0 (struct irq_work + accounting): next, a_flags, func, irqwait,     │
- *          │          homeCpu, claimed, executed, arg, queueCpu, 3 spare,               │
- *          │          queueTimeNs (float64, words 12-13), 2 spare                       │
- *          │   line 1 (shadow state of the checks, never read by kernel code):          │
- *          │          ownerTag, allocState, inflight, runningClaim, overlapClaim, …     │
+ *          │ work nodes, one line each; index 0 is the null "pointer" (never used),   │
+ *          │   1 .. nrCpus      the per-CPU wakeup works (irq_work_wakeup, HARD_IRQ)  │
+ *          │   nrCpus+1 ..      the work pool                                         │
+ *          │   struct irq_work + accounting: next, a_flags, func, irqwait, homeCpu,   │
+ *          │     claimed, executed, arg, 8 spare                                      │
  *          ├──────────────────────────────────────────────────────────────────────────┤
- *          │ extra regions requested by the harness (trace rings, histograms), each     │
- *          │   line-aligned; the kernel model never touches them                       │
+ *          │ extra regions requested by the harness (the checks' shadow lines, trace  │
+ *          │   rings, histograms), each line-aligned; the kernel model never touches  │
+ *          │   them                                                                   │
  *          └──────────────────────────────────────────────────────────────────────────┘
  *
  * Node "pointers" are node indices; 0 is NULL. A list head word holds the index of the first node.
@@ -42,7 +40,7 @@ import type { KernelConfig } from './config.js';
 
 export const WORDS_PER_LINE = 16;
 export const LAYOUT_MAGIC = 0x69727177; // "irqw"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 
 // ── header words ──────────────────────────────────────────────────────────────
 export const H_MAGIC = 0;
@@ -51,21 +49,8 @@ export const H_NR_CPUS = 2;
 export const H_NR_WORKS = 3;
 export const H_CONFIG_BITS = 4;
 export const H_HZ = 5;
-/** Run phase of the machine (see machine/phase.ts); the kernel never reads it. */
-export const H_PHASE = 6;
-/** Start barrier: CPUs count in here before they begin together. */
-export const H_BARRIER = 7;
-/** Float64 at words 8-9: when the run started (ns on the shared clock). */
-export const H_RUN_START_F64 = 8;
-/** Findings reported so far (race runs stop early on the first with --stop-on-first). */
-export const H_FINDINGS = 10;
 /** RCU sequence: readers and grace periods take numbers from it, so the rcu check can order them. */
 export const H_RCU_SEQ = 11;
-/** CPU hotplug lock (cpus_read_lock-like): reader count, plus HOTPLUG_WRITER while a CPU changes state. */
-export const H_HOTPLUG_LOCK = 12;
-/** CPUs offline right now (hotplug runs keep it at most 1). */
-export const H_OFFLINE_CPUS = 13;
-export const HOTPLUG_WRITER = 1 << 30;
 export const HEADER_LINES = 1;
 
 export const CONFIG_BIT_PREEMPT_RT = 1;
@@ -80,7 +65,7 @@ export const CPU_IPI_PENDING = 3 * WORDS_PER_LINE;
 /** 1 while the owner is (about to be) blocked in Atomics.wait on CPU_IPI_PENDING. */
 export const CPU_IDLE_POLLING = CPU_IPI_PENDING + 1;
 const STATE_LINE = 4 * WORDS_PER_LINE;
-/** What runs now: CTX_* of cpu/context.ts. */
+/** What runs now: CTX_* of cpu/sim-cpu.ts. */
 export const CPU_CONTEXT = STATE_LINE + 0;
 export const CPU_NMI_NESTING = STATE_LINE + 1;
 export const CPU_HARDIRQ_NESTING = STATE_LINE + 2;
@@ -114,7 +99,7 @@ export const CPU_BLOCK_WORDS = CPU_BLOCK_LINES * WORDS_PER_LINE;
 export const IPI_CALL_FUNCTION_SINGLE = 1; // remote: flush call_single_queue
 export const IPI_IRQ_WORK = 2; // self: arch_irq_work_raise()
 export const IPI_RESCHEDULE = 4; // a task on this CPU was woken
-export const IPI_STOP = 8; // harness: look at the run phase (not a kernel IPI)
+// Higher bits are not the kernel's: a harness may set one to wake an idle CPU (machine/control.ts).
 
 /** Per-CPU counters, float64 slots of the counter lines (owner writes only). */
 export const Counter = {
@@ -139,7 +124,7 @@ export type CounterName = keyof typeof Counter;
 export const COUNTER_NAMES = Object.keys(Counter) as CounterName[];
 
 // ── work nodes ────────────────────────────────────────────────────────────────
-export const WORK_NODE_WORDS = 2 * WORDS_PER_LINE;
+export const WORK_NODE_WORDS = WORDS_PER_LINE;
 export const W_NEXT = 0;
 export const W_FLAGS = 1;
 export const W_FUNC = 2;
@@ -151,28 +136,6 @@ export const W_CLAIMED = 5;
 export const W_EXECUTED = 6;
 /** Argument word of the workload's callbacks (e.g. a re-queue request). */
 export const W_ARG = 7;
-/** The CPU that made the last successful claim (stamped with W_QUEUE_TIME_F64). */
-export const W_QUEUE_CPU = 8;
-/** Float64 at words 12-13: when the last successful claim was made (ns on the shared clock). */
-export const W_QUEUE_TIME_F64 = 12;
-// ── line 1: shadow state of the checks ──
-/** The list head word the node is on, 0 when on none (one-list check). */
-export const W_OWNER_TAG = 16;
-/** Allocation state for use-after-free checks: ALLOC_* below. */
-export const W_ALLOC_STATE = 17;
-/** Executions between irq_work_single's start and its BUSY clear (sync check). */
-export const W_INFLIGHT = 18;
-/** Claim number of the execution that started last (sync check). */
-export const W_RUNNING_CLAIM = 19;
-/** Claim number of an execution that started while another was still in flight. */
-export const W_OVERLAP_CLAIM = 20;
-/** Free generation: bumped on every free, so a finding can tell which life of the work was touched. */
-export const W_FREE_GEN = 21;
-/** Claim number of the execution that last reached its BUSY clear (sync check). */
-export const W_PASSED_CLAIM = 22;
-
-export const ALLOC_LIVE = 0;
-export const ALLOC_FREED = 1;
 
 export interface ExtraRegion {
   name: string;

@@ -1,5 +1,5 @@
 /**
- * The latency classes of DESIGN §6: which kind of work is queued how, and which path it takes to
+ * The latency classes (docs/LATENCY.md): which kind of work is queued how, and which path it takes to
  * its callback. Each measuring CPU owns one work per class (one outstanding measurement per class,
  * like cyclictest's one measurement per period).
  *

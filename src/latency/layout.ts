@@ -10,6 +10,11 @@
  *          │   1 GO         0 until the main thread opens the measuring phase             │
  *          │   2-3 RECORD_FROM_NS (float64): claims stamped earlier are JIT warm-up       │
  *   +16    ├────────────────────────────────────────────────────────────────────────────┤
+ *          │ queue stamps: float64 per measured work (pool order, see pool.ts), when its │
+ *          │   last successful claim was made; the claiming CPU writes it before the     │
+ *          │   llist_add() that publishes the work, the running CPU reads it after the    │
+ *          │   llist_del_all() that took it (the list's exchange orders the two)          │
+ *          ├────────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 0 block                         only CPU 0 writes (plain stores)          │
  *          │   line 0   THREAD_ID, FLOOR_WORD (the bare or + cmpxchg pair's own word)     │
  *          │   line 1   ACT_NS[class] float64 × 5: last latency recorded per class        │
@@ -35,6 +40,11 @@ export const L_READY = 0;
 export const L_GO = 1;
 export const L_RECORD_FROM_NS_F64 = 2;
 const CONTROL_WORDS = WORDS_PER_LINE;
+const STAMPS = CONTROL_WORDS;
+
+function stampWords(nrCpus: number): number {
+  return Math.ceil((nrCpus * NR_CLASS_SLOTS * 2) / WORDS_PER_LINE) * WORDS_PER_LINE;
+}
 
 const C_THREAD_ID = 0;
 const C_FLOOR_WORD = 1;
@@ -54,7 +64,7 @@ const CPU_WORDS = C_HISTOGRAMS + (NR_CLASS_SLOTS + COST_KINDS.length) * HISTOGRA
 
 /** The extra region a latency run asks KernelMemory.create for. */
 export function latencyRegion(nrCpus: number): ExtraRegion {
-  return { name: LATENCY_REGION, words: CONTROL_WORDS + nrCpus * CPU_WORDS };
+  return { name: LATENCY_REGION, words: CONTROL_WORDS + stampWords(nrCpus) + nrCpus * CPU_WORDS };
 }
 
 /** Typed access to the region, from the main thread or a CPU worker. */
@@ -62,11 +72,16 @@ export class LatencyView {
   readonly base: number;
   readonly i32: Int32Array;
   readonly f64: Float64Array;
+  /** Float64 index of the first measured work's queue stamp. */
+  readonly stampIndex: number;
+  private readonly cpusBase: number;
 
   constructor(readonly mem: KernelMemory) {
     const region = mem.layout.extra[LATENCY_REGION];
     if (!region) throw new Error('shared memory has no latency region');
     this.base = region.base;
+    this.stampIndex = (region.base + STAMPS) / 2;
+    this.cpusBase = region.base + STAMPS + stampWords(mem.cfg.nrCpus);
     this.i32 = mem.i32;
     this.f64 = mem.f64;
   }
@@ -85,7 +100,7 @@ export class LatencyView {
   }
 
   private cpuBase(cpu: number): number {
-    return this.base + CONTROL_WORDS + cpu * CPU_WORDS;
+    return this.cpusBase + cpu * CPU_WORDS;
   }
 
   threadIdWord(cpu: number): number {

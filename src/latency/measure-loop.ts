@@ -13,7 +13,6 @@
  * (five, on RT and non-RT alike), and the turns of all CPUs are spread evenly over the interval,
  * so two measurements rarely share an IPI.
  */
-import { PHASE_RUNNING, readPhase } from '../cpu/phase.js';
 import type { CpuRuntime } from '../cpu/runtime.js';
 import { tickPeriodNs } from '../kernel/config.js';
 import { classById, LATENCY_CLASSES, LAZY_GUARD_TICKS, WINDOW_TICKS, type LatencyClass } from './classes.js';
@@ -48,8 +47,9 @@ function blockersOf(rt: CpuRuntime, c: LatencyClass, target: number, previous: n
   }
 }
 
-export function runMeasureLoop(rt: CpuRuntime, plan: MeasurePlan): void {
-  const { k, cpu, i32 } = rt;
+/** Measures until `running()` turns false (the run leaves RUNNING). */
+export function runMeasureLoop(rt: CpuRuntime, running: () => boolean, plan: MeasurePlan): void {
+  const { k, cpu } = rt;
   const nrCpus = rt.mem.cfg.nrCpus;
   const target = (rt.id + 1) % nrCpus;
   const previous = (rt.id + nrCpus - 1) % nrCpus;
@@ -84,7 +84,7 @@ export function runMeasureLoop(rt: CpuRuntime, plan: MeasurePlan): void {
     return true;
   };
 
-  while (readPhase(i32) === PHASE_RUNNING) {
+  while (running()) {
     let nextDueNs = Infinity;
     for (let j = 0; j < m; j++) {
       const now = cpu.nowNs();
@@ -100,9 +100,9 @@ export function runMeasureLoop(rt: CpuRuntime, plan: MeasurePlan): void {
       if (due[j]! < nextDueNs) nextDueNs = due[j]!;
     }
     if (plan.mode === 'idle') {
-      rt.idle(() => readPhase(i32) !== PHASE_RUNNING, nextDueNs);
+      rt.idle(() => !running(), nextDueNs);
     } else {
-      while (readPhase(i32) === PHASE_RUNNING) {
+      while (running()) {
         for (let i = 0; i < SPIN_POINTS; i++) rt.interruptPoint();
         if (cpu.nowNs() >= nextDueNs) break;
       }

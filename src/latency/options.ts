@@ -21,6 +21,8 @@ export interface LatencyOptions {
   costRounds: number;
   /** How long the outstanding works may take to run after the measuring ends, ms. */
   drainMs: number;
+  /** A CPU that makes no progress for this long (and is not idle) fails the run, ms. */
+  stallMs: number;
   /**
    * Measure the lazy class in windows of its own (classes.ts), so that each class shows its own
    * path. false: all classes at once, which shows how they meet on lazy_list instead.
@@ -43,6 +45,7 @@ export function defaultLatencyOptions(): LatencyOptions {
     variant: DEFAULT_VARIANT,
     costRounds: 100,
     drainMs: 5000,
+    stallMs: 10_000,
     separateLazy: true,
   };
 }

@@ -4,7 +4,8 @@
  * another CPU runs into the window; plus random NMIs and tick jitter. Each CPU draws from its own
  * seeded stream, so a seed fixes every CPU's choices — the OS still decides the real timing.
  */
-import type { CpuRuntime } from '../cpu/runtime.js';
+import type { RuntimeProbes } from '../cpu/probes.js';
+import type { SimCpu } from '../cpu/sim-cpu.js';
 import type { Random } from '../util/random.js';
 
 export interface ChaosOptions {
@@ -32,28 +33,28 @@ export const DEFAULT_CHAOS: ChaosOptions = {
 /** Below this a delay spins; above it the thread sleeps (other simulated CPUs need the core). */
 const SPIN_LIMIT_US = 20;
 
-export function installChaos(rt: CpuRuntime, rng: Random, opts: ChaosOptions, nmiAction: () => void): void {
-  const cpu = rt.cpu;
+/**
+ * Chaos as the runtime's probes for one CPU: a stall (or a random NMI running `nmiAction`) at
+ * slow interrupt points, and jitter on every tick as it is armed.
+ */
+export function chaosProbes(cpu: SimCpu, rng: Random, opts: ChaosOptions, nmiAction: () => void): Partial<RuntimeProbes> {
   const sleepWord = new Int32Array(new SharedArrayBuffer(4));
-  let lastTickSeen = rt.nextTickNs;
-  rt.chaos = () => {
-    const inIrq = cpu.inHardirq() || cpu.inNmi();
-    const chance = inIrq ? opts.irqDelayChance : opts.taskDelayChance;
-    if (chance > 0 && rng.next() < chance) {
-      const us = rng.next() * (inIrq ? opts.irqDelayUs : opts.taskDelayUs);
-      if (us < SPIN_LIMIT_US) {
-        const until = cpu.nowNs() + us * 1000;
-        while (cpu.nowNs() < until);
-      } else {
-        Atomics.wait(sleepWord, 0, 0, us / 1000);
+  return {
+    atInterruptPoint: () => {
+      const inIrq = cpu.inHardirq() || cpu.inNmi();
+      const chance = inIrq ? opts.irqDelayChance : opts.taskDelayChance;
+      if (chance > 0 && rng.next() < chance) {
+        const us = rng.next() * (inIrq ? opts.irqDelayUs : opts.taskDelayUs);
+        if (us < SPIN_LIMIT_US) {
+          const until = cpu.nowNs() + us * 1000;
+          while (cpu.nowNs() < until);
+        } else {
+          Atomics.wait(sleepWord, 0, 0, us / 1000);
+        }
       }
-    }
-    // NMIs do not nest; everything else they may interrupt.
-    if (opts.nmiChance > 0 && !cpu.inNmi() && rng.next() < opts.nmiChance) nmiAction();
-    // Jitter each newly armed tick once.
-    if (opts.tickJitterUs > 0 && rt.nextTickNs !== lastTickSeen) {
-      rt.nextTickNs += (rng.next() - 0.5) * opts.tickJitterUs * 1000;
-      lastTickSeen = rt.nextTickNs;
-    }
+      // NMIs do not nest; everything else they may interrupt.
+      if (opts.nmiChance > 0 && !cpu.inNmi() && rng.next() < opts.nmiChance) nmiAction();
+    },
+    tickArmed: (ns) => (opts.tickJitterUs > 0 ? ns + (rng.next() - 0.5) * opts.tickJitterUs * 1000 : ns),
   };
 }

@@ -1,4 +1,5 @@
-/** The kernel hooks that write the trace ring: one event per hook, nothing else. */
+/** The kernel hooks and runtime probes that write the trace ring: one event each, nothing else. */
+import type { RuntimeProbes } from '../cpu/probes.js';
 import type { KernelHooks } from '../kernel/hooks.js';
 import { TraceEvent, type TraceRing } from './trace.js';
 
@@ -14,5 +15,14 @@ export function traceHooks(ring: TraceRing): Partial<KernelHooks> {
     syncStart: (_cpu, work) => ring.record(TraceEvent.syncStart, work),
     syncEnd: (_cpu, work) => ring.record(TraceEvent.syncEnd, work),
     irqWorkdWoken: () => ring.record(TraceEvent.wakeup, 0),
+  };
+}
+
+/** The runtime probes that write the trace ring: IPIs taken, ticks, NMIs. */
+export function traceProbes(ring: TraceRing): Partial<RuntimeProbes> {
+  return {
+    ipiTaken: (bits) => ring.record(TraceEvent.ipiTaken, 0, bits),
+    tick: () => ring.record(TraceEvent.tick, 0),
+    nmi: () => ring.record(TraceEvent.nmi, 0),
   };
 }

@@ -1,126 +1,120 @@
 /**
- * One simulated CPU: a piscina task that runs until the main thread ends the run.
- * Attaches to the shared memory, builds its CPU (kernel code of the variant on a SimCpu, with the
- * shadow checks, trace and chaos of a race run), waits at the start barrier, then runs the
- * workload in task context with interrupts, ticks, irq_workd and NO_HZ idle, and finally keeps
- * serving interrupts while the machine quiesces.
- *
- * No top-level await here: piscina loads this file with require() under tsx.
+ * The stress / race program of one simulated CPU, inside its worker: the variant's kernel on a
+ * booted CPU with the shadow checks, trace ring and chaos of a race run; then the workload in
+ * task context (interrupts, ticks, irq_workd and NO_HZ idle come through the runtime), random
+ * idling, stutter and CPU hotplug, until the run leaves RUNNING.
  */
-import { CPU_CHECKS } from '../src/checks/index.js';
-import { shadowHooks } from '../src/checks/shadow.js';
-import { clockSkewNs, monotonicClock } from '../src/cpu/clock.js';
-import { PHASE_INIT, PHASE_QUIESCE, PHASE_RUNNING, readPhase, RunAborted } from '../src/cpu/phase.js';
-import { CpuRuntime, scheduleByIdling } from '../src/cpu/runtime.js';
-import type { SimCpu } from '../src/cpu/sim-cpu.js';
-import { combineHooks, type KernelHooks } from '../src/kernel/hooks.js';
-import { H_BARRIER, H_FINDINGS, H_PHASE, H_RUN_START_F64 } from '../src/kernel/layout.js';
-import { KernelMemory } from '../src/kernel/memory.js';
-import type { CpuTask, CpuTaskResult, Violation } from '../src/machine/task.js';
-import { installChaos } from '../src/race/chaos.js';
-import { formatTrace, readTrace, TraceRing } from '../src/race/trace.js';
-import { traceHooks } from '../src/race/trace-hooks.js';
-import { Random } from '../src/util/random.js';
-import { lowerThisThreadPriority } from '../src/util/thread-priority.js';
-import { findVariant } from '../src/variants/index.js';
-import { registerCallbacks } from '../src/workload/callbacks.js';
-import { WorkloadDriver } from '../src/workload/driver.js';
-import { HotplugDriver } from '../src/workload/hotplug.js';
-import { poolLayout } from '../src/workload/pool.js';
+import { CPU_CHECKS } from '../checks/index.js';
+import { shadowHooks } from '../checks/shadow.js';
+import { combineProbes } from '../cpu/probes.js';
+import type { SimCpu } from '../cpu/sim-cpu.js';
+import { combineHooks, type KernelHooks } from '../kernel/hooks.js';
+import type { KernelMemory } from '../kernel/memory.js';
+import { bootCpu, runProgram } from '../machine/boot.js';
+import { chaosProbes } from '../race/chaos.js';
+import { formatTrace, readTrace, TraceRing } from '../race/trace.js';
+import { traceHooks, traceProbes } from '../race/trace-hooks.js';
+import { Random } from '../util/random.js';
+import { registerCallbacks } from '../workload/callbacks.js';
+import { WorkloadDriver } from '../workload/driver.js';
+import { HotplugDriver } from '../workload/hotplug.js';
+import { poolLayout } from '../workload/pool.js';
+import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
-export default function runCpu(task: CpuTask): CpuTaskResult {
-  if (task.lowPriority) lowerThisThreadPriority();
-  const mem = KernelMemory.attach(task.handle);
-  const i32 = mem.i32;
-  const clock = monotonicClock();
-  const warnings: string[] = [];
+export function runStressCpu(task: CpuTask): CpuTaskResult {
   const violations: Violation[] = [];
   const counts: Record<string, number> = {};
   const race = task.race;
+  // Built with the CPU (instrument below), used by the checks' reports and the workload.
+  let ring: TraceRing | null = null;
+  let cpuOf: SimCpu | undefined;
+  let memOf: KernelMemory | undefined;
+  let driver: WorkloadDriver | undefined;
 
-  let rt: CpuRuntime | undefined;
   const report = (check: string, work: number, message: string, info = false): void => {
     counts[check] = (counts[check] ?? 0) + 1;
-    if (!info) Atomics.add(i32, H_FINDINGS, 1);
+    if (!info) booted.control.addFinding();
     if (counts[check]! > (race?.maxFindingsPerCheck ?? 20)) return;
-    const startNs = mem.f64[H_RUN_START_F64 / 2]!;
+    const startNs = booted.control.runStartNs;
     violations.push({
       check,
       cpu: task.cpu,
       work,
-      context: rt!.cpu.contextName(),
+      context: cpuOf!.contextName(),
       message,
-      atMs: startNs > 0 ? (clock() - startNs) / 1e6 : 0,
-      trace: race?.trace ? formatTrace(mem, readTrace(mem, 12), startNs) : undefined,
+      atMs: startNs > 0 ? (booted.clock() - startNs) / 1e6 : 0,
+      trace: race?.trace ? formatTrace(memOf!, readTrace(memOf!, 12), startNs) : undefined,
       ...(info ? { info } : {}),
     });
   };
-  const env = {
-    clock,
-    schedule: scheduleByIdling(() => rt!),
-    warn: (_cpu: SimCpu, what: string) => {
-      warnings.push(what);
-      report('kernel-warning', 0, what);
+
+  const booted = bootCpu(task, {
+    variant: task.variant,
+    nohz: task.nohz,
+    rcuReaderSeq: race?.checks === true,
+    onWarning: (what) => report('kernel-warning', 0, what),
+    instrument: (cpu, mem) => {
+      cpuOf = cpu;
+      memOf = mem;
+      const hooks: Array<Partial<KernelHooks>> = [];
+      const probes = [];
+      // The trace first: a check that fires in a hook then sees that hook's own event in the trace.
+      if (race?.trace) {
+        ring = new TraceRing(mem, cpu);
+        hooks.push(traceHooks(ring));
+        probes.push(traceProbes(ring));
+      }
+      if (race?.checks) {
+        hooks.push(shadowHooks(mem));
+        for (const check of CPU_CHECKS) hooks.push(check.hooks({ mem, cpu, report }));
+      }
+      if (race?.chaos) {
+        // Random NMIs only while the workload runs: quiescing must be able to drain.
+        const nmi = () => {
+          if (booted.running()) driver?.nmi();
+        };
+        probes.push(chaosProbes(cpu, new Random(task.seed ^ 0x5eed, task.cpu), race.chaos, nmi));
+      }
+      return { hooks: combineHooks(hooks), probes: combineProbes(probes) };
     },
-  };
-  rt = new CpuRuntime(mem, task.cpu, findVariant(task.variant), env, undefined, { nohz: task.nohz });
-  const listeners: Array<Partial<KernelHooks>> = [];
-  // The trace first: a check that fires in a hook then sees that hook's own event in the trace.
-  if (race?.trace) {
-    rt.trace = new TraceRing(mem, rt.cpu);
-    listeners.push(traceHooks(rt.trace));
-  }
-  if (race?.checks) {
-    rt.cpu.rcuReaderSeq = true;
-    listeners.push(shadowHooks(mem));
-    for (const check of CPU_CHECKS) listeners.push(check.hooks({ mem, cpu: rt.cpu, report }));
-  }
-  if (listeners.length) rt.k.hooks = combineHooks(listeners);
+  });
+  const { rt, mem, clock } = booted;
   registerCallbacks(rt.k, rt.cpu, {
     ran: () => {},
     sleptInAtomic: (_cpu, work, context) => report('context', work, `"may sleep" callback of work ${work} ran in ${context}`),
   });
-  rt.installInterruptPoint();
-  rt.boot();
   const rng = new Random(task.seed, task.cpu);
-  const driver = new WorkloadDriver(rt, task.spec, poolLayout(task.spec, mem.cfg.nrCpus, mem), rng);
-  if (race?.chaos) installChaos(rt, new Random(task.seed ^ 0x5eed, task.cpu), race.chaos, () => {
-      // Random NMIs only while the workload runs: quiescing must be able to drain.
-      if (readPhase(i32) === PHASE_RUNNING) driver.nmi();
-    });
-  const idleNs = task.spec.idleUs * 1000;
   const hotplug = task.hotplug
-    ? new HotplugDriver(rt, new Random(task.seed ^ 0x407, task.cpu), task.hotplug, (work, message) =>
-        report('stranded', work, message, true),
+    ? new HotplugDriver(
+        rt,
+        new Random(task.seed ^ 0x407, task.cpu),
+        task.hotplug,
+        (work, message) => report('stranded', work, message, true),
+        booted.running,
       )
     : null;
-  if (hotplug) driver.hotplug = true;
+  driver = new WorkloadDriver(rt, task.spec, poolLayout(task.spec, mem.cfg.nrCpus, mem), rng, { trace: ring, hotplug: hotplug !== null });
+  const workload = driver;
+  const idleNs = task.spec.idleUs * 1000;
 
-  // Start barrier: count in, then wait for the main thread to open the run.
-  Atomics.add(i32, H_BARRIER, 1);
-  while (readPhase(i32) === PHASE_INIT) Atomics.wait(i32, H_PHASE, PHASE_INIT, 50);
-
-  const failAtNs = task.failAfterMs === undefined ? Infinity : clock() + task.failAfterMs * 1e6;
-  const stutter = race?.stutter;
-  let nextStutterNs = stutter ? mem.f64[H_RUN_START_F64 / 2]! + stutter.everyMs * 1e6 : Infinity;
-  try {
-    while (readPhase(i32) === PHASE_RUNNING) {
-      driver.step();
+  const clockSkewNs = runProgram(booted, () => {
+    const failAtNs = task.failAfterMs === undefined ? Infinity : clock() + task.failAfterMs * 1e6;
+    const stutter = race?.stutter;
+    let nextStutterNs = stutter ? booted.control.runStartNs + stutter.everyMs * 1e6 : Infinity;
+    const notRunning = () => !booted.running();
+    while (booted.running()) {
+      workload.step();
       rt.interruptPoint();
-      if (rng.chance(task.spec.idleChance)) rt.idle(() => readPhase(i32) !== PHASE_RUNNING, clock() + idleNs);
+      if (rng.chance(task.spec.idleChance)) rt.idle(notRunning, clock() + idleNs);
       if (nextStutterNs !== Infinity && clock() >= nextStutterNs) {
         // Stutter: every CPU pauses the workload at the same moments, so that work stranded on
         // an idle CPU has nobody left to rescue it by accident.
-        rt.idle(() => readPhase(i32) !== PHASE_RUNNING, nextStutterNs + stutter!.idleMs * 1e6);
+        rt.idle(notRunning, nextStutterNs + stutter!.idleMs * 1e6);
         nextStutterNs += stutter!.everyMs * 1e6;
       }
       hotplug?.maybeCycle();
       if (failAtNs !== Infinity && clock() >= failAtNs) throw new Error(`injected failure on cpu${task.cpu}`);
     }
-    // Quiesce: no more operations; keep taking interrupts (and ticks) until the lists drain.
-    while (readPhase(i32) === PHASE_QUIESCE) rt.idle(() => readPhase(i32) !== PHASE_QUIESCE);
-  } catch (e) {
-    if (!(e instanceof RunAborted)) throw e;
-  }
-  return { cpu: task.cpu, warnings, violations, counts, clockSkewNs: clockSkewNs(clock) };
+  });
+  return { cpu: task.cpu, warnings: booted.warnings, violations, counts, clockSkewNs };
 }

@@ -1,5 +1,5 @@
-/** What the main thread sends each CPU worker, and what the worker sends back. */
-import type { MemoryHandle } from '../kernel/memory.js';
+/** What the main thread sends each CPU of a stress or race run, and what the CPU sends back. */
+import type { CpuTaskBase } from '../machine/machine.js';
 import type { ChaosOptions } from '../race/chaos.js';
 import type { HotplugOptions } from '../workload/hotplug.js';
 import type { WorkloadSpec } from '../workload/spec.js';
@@ -18,9 +18,8 @@ export interface RaceTaskOptions {
   stutter: { everyMs: number; idleMs: number } | null;
 }
 
-export interface CpuTask {
-  handle: MemoryHandle;
-  cpu: number;
+export interface CpuTask extends CpuTaskBase {
+  program: 'stress';
   variant: string;
   spec: WorkloadSpec;
   seed: number;
@@ -30,8 +29,6 @@ export interface CpuTask {
   race?: RaceTaskOptions;
   /** CPU hotplug phase: CPUs go offline and come back at random. */
   hotplug?: HotplugOptions;
-  /** Lower this worker thread's OS priority first (MachineOptions.lowPriority). */
-  lowPriority: boolean;
 }
 
 /** A broken invariant: a violation in a stress run, a finding in a race run. */

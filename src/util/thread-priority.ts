@@ -6,12 +6,9 @@
  * Why: each worker is a V8 isolate that JIT-compiles its own copy of the model. Its optimizing
  * compiles run on V8's few background threads, which the OS schedules like any other thread.
  * With 64 busy workers on 2 cores those threads get about 1/70 of the machine, the compiles
- * never catch up, and the workers run baseline code for as long as a run lasts. Measured on
- * this 2-core VM with the `local` workload, non-RT, 1 s runs on one 64-CPU machine: at nice 0
- * every run stayed at 120–150k works/s for 20 s; with the workers at nice 19 the first runs
- * gave the cores to the compiler and from about 12 s on the machine ran at 0.95–1.1M works/s
- * (the 2-CPU machine: 355k, bound by waits for the tick). The main thread (watchdog, liveness)
- * keeps its priority too.
+ * never catch up, and the workers run baseline code for as long as a run lasts. At nice 19 the
+ * workers leave the cores to the compiler first (docs/LATENCY.md, "What limits the figures", has
+ * the measurements). The main thread (watchdog, liveness) keeps its priority too.
  *
  * Linux only: the thread's kernel id comes from /proc/thread-self, and setpriority() on a thread
  * id affects that thread alone. Elsewhere, or if it fails, nothing changes.

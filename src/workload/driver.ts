@@ -10,14 +10,19 @@
  * irq_work_sync return early in every variant (the older execution's compare-exchange clears
  * BUSY while the newer one runs: an ABA on the flag word). That is a separate story from the
  * use-after-free this workload hunts; see the README.
+ *
+ * Which works are freed is the owner's own record: only the owner frees, reuses and queues them.
+ * In runs with checks the free is also published in the checks' shadow state, where the
+ * use-after-free check of every CPU looks for it; runs without checks have no shadow region.
  */
 import type { CpuRuntime } from '../cpu/runtime.js';
-import { ALLOC_FREED, ALLOC_LIVE, W_ALLOC_STATE, W_ARG, W_FLAGS, W_FREE_GEN, W_IRQWAIT, W_NEXT } from '../kernel/layout.js';
-import { TraceEvent } from '../race/trace.js';
+import { ShadowView } from '../checks/shadow-layout.js';
+import { W_ARG, W_FLAGS, W_IRQWAIT, W_NEXT } from '../kernel/layout.js';
+import { TraceEvent, type TraceRing } from '../race/trace.js';
 import type { Random } from '../util/random.js';
 import { IRQ_WORK_BUSY } from '../kernel/flags.js';
 import { FUNC_REQUEUE } from './callbacks.js';
-import { cpusReadLock, cpusReadUnlock } from './hotplug.js';
+import { cpusReadLock, cpusReadUnlock, HotplugWords } from './hotplug.js';
 import type { PoolWork } from './pool.js';
 import type { OperationWeights, WorkloadSpec } from './spec.js';
 
@@ -36,18 +41,27 @@ export class WorkloadDriver {
   private readonly own: PoolWork[];
   private readonly nrCpus: number;
   private readonly quarantine: PoolWork[] = [];
+  /** 1 for each work of ours that is freed now (indexed by work). */
+  private readonly freed: Uint8Array;
+  /** The checks' shadow state, when the run has checks: frees are published there. */
+  private readonly shadow: ShadowView | undefined;
   /** The work this CPU is syncing in order to free it: its owner must not queue it meanwhile
    *  (not even from an NMI that hits inside the sync), or the free would be the owner's own bug. */
   private dying = 0;
   /** CPUs may go offline: take the hotplug read lock around remote queueing, skip offline targets. */
-  hotplug = false;
+  private readonly hotplug: HotplugWords | null;
+  /** This CPU's trace ring (race runs), for the workload's own events; null when off. */
+  private readonly trace: TraceRing | null;
 
   constructor(
     private readonly rt: CpuRuntime,
     spec: WorkloadSpec,
     pool: readonly PoolWork[],
     private readonly rng: Random,
+    opts: { trace: TraceRing | null; hotplug: boolean } = { trace: null, hotplug: false },
   ) {
+    this.trace = opts.trace;
+    this.hotplug = opts.hotplug ? new HotplugWords(rt.mem) : null;
     let sum = 0;
     this.cumulative = OPS.map((op) => (sum += (spec.weights as OperationWeights)[op]));
     this.total = sum;
@@ -55,6 +69,8 @@ export class WorkloadDriver {
     this.privateWorks = spec.weights.syncFree > 0 || spec.privateWorks === true;
     this.candidates = this.privateWorks ? this.own : [...pool];
     this.nrCpus = rt.mem.cfg.nrCpus;
+    this.freed = new Uint8Array(rt.mem.layout.nrNodes);
+    this.shadow = ShadowView.find(rt.mem);
   }
 
   private pick(): Op {
@@ -69,7 +85,7 @@ export class WorkloadDriver {
     if (list.length === 0) return 0;
     const w = list[this.rng.below(list.length)]!;
     const node = this.rt.mem.node(w.work);
-    if (w.work === this.dying || Atomics.load(this.rt.i32, node + W_ALLOC_STATE) === ALLOC_FREED) return 0;
+    if (w.work === this.dying || this.freed[w.work]) return 0;
     // Private works: no overlapping executions (see above). Only the owner queues them, so a
     // work seen idle here stays idle until our own claim.
     if (this.privateWorks && Atomics.load(this.rt.i32, node + W_FLAGS) & IRQ_WORK_BUSY) return 0;
@@ -87,7 +103,7 @@ export class WorkloadDriver {
 
   /** irq_work_queue() on this CPU, in whatever context we are in now. */
   private queueHere(work: number): void {
-    this.rt.trace?.record(TraceEvent.queue, work);
+    this.trace?.record(TraceEvent.queue, work);
     this.rt.k.irqWorkQueue(work);
   }
 
@@ -95,7 +111,7 @@ export class WorkloadDriver {
   step(): void {
     const { rt } = this;
     const k = rt.k;
-    const trace = rt.trace;
+    const trace = this.trace;
     switch (this.pick()) {
       case 'queueTask': {
         const w = this.anyWork();
@@ -118,13 +134,13 @@ export class WorkloadDriver {
         let target = this.rng.below(this.nrCpus - 1);
         if (target >= rt.id) target++;
         if (this.nrCpus === 1) target = rt.id;
-        if (this.hotplug) cpusReadLock(rt);
+        if (this.hotplug) cpusReadLock(rt, this.hotplug);
         // A caller of irq_work_queue_on must keep the target online (the kernel warns otherwise).
-        if (!this.hotplug || !rt.cpu.cpuIsOffline(target)) {
+        if (this.hotplug === null || !rt.cpu.cpuIsOffline(target)) {
           trace?.record(TraceEvent.queueOn, w, target);
           k.irqWorkQueueOn(w, target);
         }
-        if (this.hotplug) cpusReadUnlock(rt);
+        if (this.hotplug) cpusReadUnlock(rt, this.hotplug);
         break;
       }
       case 'sync': {
@@ -148,15 +164,14 @@ export class WorkloadDriver {
   private ownLiveWork(): PoolWork | undefined {
     if (this.own.length === 0) return undefined;
     const w = this.own[this.rng.below(this.own.length)]!;
-    return Atomics.load(this.rt.i32, this.rt.mem.node(w.work) + W_ALLOC_STATE) === ALLOC_FREED ? undefined : w;
+    return this.freed[w.work] ? undefined : w;
   }
 
-  /** kfree(work): poison it in the shadow state; the kernel must not touch it from now on. */
+  /** kfree(work): poison it (in the shadow state too, if any); the kernel must not touch it from now on. */
   private free(w: PoolWork): void {
-    const node = this.rt.mem.node(w.work);
-    Atomics.add(this.rt.i32, node + W_FREE_GEN, 1);
-    Atomics.store(this.rt.i32, node + W_ALLOC_STATE, ALLOC_FREED);
-    this.rt.trace?.record(TraceEvent.free, w.work);
+    this.freed[w.work] = 1;
+    this.shadow?.markFreed(w.work);
+    this.trace?.record(TraceEvent.free, w.work);
     this.quarantine.push(w);
   }
 
@@ -168,6 +183,7 @@ export class WorkloadDriver {
     Atomics.store(i32, node + W_IRQWAIT, 0);
     Atomics.store(i32, node + W_ARG, 0);
     Atomics.store(i32, node + W_FLAGS, w.flags);
-    Atomics.store(i32, node + W_ALLOC_STATE, ALLOC_LIVE);
+    this.freed[w.work] = 0;
+    this.shadow?.markLive(w.work);
   }
 }

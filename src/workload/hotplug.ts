@@ -9,9 +9,9 @@
  * returns: known, accepted kernel behaviour, reported as a `stranded` finding that does not fail
  * the run.
  */
-import { readPhase, PHASE_RUNNING } from '../cpu/phase.js';
 import type { CpuRuntime } from '../cpu/runtime.js';
-import { CPU_LAZY_LIST, CPU_ONLINE, H_HOTPLUG_LOCK, H_OFFLINE_CPUS, HOTPLUG_WRITER } from '../kernel/layout.js';
+import { CPU_LAZY_LIST, CPU_ONLINE, WORDS_PER_LINE, type ExtraRegion } from '../kernel/layout.js';
+import type { KernelMemory } from '../kernel/memory.js';
 import type { Random } from '../util/random.js';
 
 export interface HotplugOptions {
@@ -23,30 +23,61 @@ export interface HotplugOptions {
 
 export const DEFAULT_HOTPLUG: HotplugOptions = { everyMs: 300, offlineMs: 20 };
 
+/**
+ * The hotplug region of the shared memory (one line), present in runs with CPU hotplug:
+ *
+ *   +0  LOCK      cpu_hotplug_lock, modelled as a counter: readers (remote queueing) add 1,
+ *                 a CPU changing state holds HOTPLUG_WRITER; compare-exchange by all CPUs
+ *   +1  OFFLINE   CPUs offline right now (one at a time); the CPU going down or up writes
+ */
+export const HOTPLUG_REGION = 'hotplug';
+export const HOTPLUG_WRITER = 1 << 30;
+
+export function hotplugRegion(): ExtraRegion {
+  return { name: HOTPLUG_REGION, words: WORDS_PER_LINE };
+}
+
+/** Addresses of the hotplug region's words. */
+export class HotplugWords {
+  readonly lock: number;
+  readonly offlineCpus: number;
+
+  constructor(mem: KernelMemory) {
+    const region = mem.layout.extra[HOTPLUG_REGION];
+    if (!region) throw new Error('shared memory has no hotplug region');
+    this.lock = region.base;
+    this.offlineCpus = region.base + 1;
+  }
+}
+
 /** cpus_read_lock(): wait while a CPU changes state (taking interrupts meanwhile). */
-export function cpusReadLock(rt: CpuRuntime): void {
+export function cpusReadLock(rt: CpuRuntime, words: HotplugWords): void {
   const i32 = rt.i32;
   for (;;) {
-    const v = Atomics.load(i32, H_HOTPLUG_LOCK);
-    if (!(v & HOTPLUG_WRITER) && Atomics.compareExchange(i32, H_HOTPLUG_LOCK, v, v + 1) === v) return;
+    const v = Atomics.load(i32, words.lock);
+    if (!(v & HOTPLUG_WRITER) && Atomics.compareExchange(i32, words.lock, v, v + 1) === v) return;
     rt.interruptPoint();
   }
 }
 
-export function cpusReadUnlock(rt: CpuRuntime): void {
-  Atomics.sub(rt.i32, H_HOTPLUG_LOCK, 1);
+export function cpusReadUnlock(rt: CpuRuntime, words: HotplugWords): void {
+  Atomics.sub(rt.i32, words.lock, 1);
 }
 
 export class HotplugDriver {
   private nextNs: number;
   private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  private readonly words: HotplugWords;
 
   constructor(
     private readonly rt: CpuRuntime,
     private readonly rng: Random,
     private readonly opts: HotplugOptions,
     private readonly reportStranded: (work: number, message: string) => void,
+    /** Whether the workload still runs: a CPU waiting to go offline gives up when it ends. */
+    private readonly running: () => boolean,
   ) {
+    this.words = new HotplugWords(rt.mem);
     this.nextNs = this.draw();
   }
 
@@ -63,15 +94,15 @@ export class HotplugDriver {
 
   /** cpu_down() on ourselves; false if another CPU is offline already. */
   private takeDown(): boolean {
-    const { rt } = this;
+    const { rt, words } = this;
     const i32 = rt.i32;
     // cpus_write_lock(): no remote queueing is between its online check and its queue_on now.
-    while (Atomics.compareExchange(i32, H_HOTPLUG_LOCK, 0, HOTPLUG_WRITER) !== 0) {
-      if (readPhase(i32) !== PHASE_RUNNING) return false;
+    while (Atomics.compareExchange(i32, words.lock, 0, HOTPLUG_WRITER) !== 0) {
+      if (!this.running()) return false;
       rt.interruptPoint();
     }
-    if (Atomics.load(i32, H_OFFLINE_CPUS) > 0) {
-      Atomics.sub(i32, H_HOTPLUG_LOCK, HOTPLUG_WRITER);
+    if (Atomics.load(i32, words.offlineCpus) > 0) {
+      Atomics.sub(i32, words.lock, HOTPLUG_WRITER);
       return false;
     }
     const k = rt.k;
@@ -84,8 +115,8 @@ export class HotplugDriver {
     // so that the context check sees an interrupt context.
     rt.inHardirq(() => k.smpcfdDyingCpu());
     Atomics.store(i32, k.thisCpu(CPU_ONLINE), 0);
-    Atomics.add(i32, H_OFFLINE_CPUS, 1);
-    Atomics.sub(i32, H_HOTPLUG_LOCK, HOTPLUG_WRITER);
+    Atomics.add(i32, words.offlineCpus, 1);
+    Atomics.sub(i32, words.lock, HOTPLUG_WRITER);
     return true;
   }
 
@@ -94,8 +125,8 @@ export class HotplugDriver {
     const { rt } = this;
     Atomics.wait(this.sleepWord, 0, 0, this.opts.offlineMs);
     Atomics.store(rt.i32, rt.k.thisCpu(CPU_ONLINE), 1);
-    Atomics.sub(rt.i32, H_OFFLINE_CPUS, 1);
+    Atomics.sub(rt.i32, this.words.offlineCpus, 1);
     rt.k.smpbootUnparkThreads();
-    rt.nextTickNs = rt.nextTickOnGrid();
+    rt.rearmTick();
   }
 }

@@ -7,7 +7,7 @@
 import { monotonicClock } from '../cpu/clock.js';
 import { CpuRuntime } from '../cpu/runtime.js';
 import { IRQ_WORK_LAZY } from '../kernel/flags.js';
-import { W_QUEUE_TIME_F64 } from '../kernel/layout.js';
+import { NO_HOOKS } from '../kernel/hooks.js';
 import { KernelMemory } from '../kernel/memory.js';
 import { findVariant } from '../variants/index.js';
 import { FUNC_FIRST_USER } from '../kernel/memory.js';
@@ -25,8 +25,18 @@ const FUNC_NOTHING = FUNC_FIRST_USER + 21;
 export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000): LazyBehindResult {
   const mem = KernelMemory.create({ nrCpus: 1, nrWorks: 2, preemptRt: true, hz });
   const clock = monotonicClock();
-  const rt = new CpuRuntime(mem, 0, findVariant(variant), { clock, schedule: () => {}, warn: () => {} }, undefined, {
+  // The queue moment of the plain work: stamped at its successful claim (one CPU, one thread).
+  let queuedNs = 0;
+  const rt = new CpuRuntime(mem, 0, findVariant(variant).kernel, { clock, schedule: () => {}, warn: () => {} }, {
     nohz: false,
+    instrument: () => ({
+      hooks: {
+        ...NO_HOOKS,
+        claim: (_cpu, work, ok) => {
+          if (ok && work === plain) queuedNs = clock();
+        },
+      },
+    }),
   });
   const plain = mem.poolWork(0);
   const lazy = mem.poolWork(1);
@@ -34,11 +44,9 @@ export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000):
   mem.initWork(lazy, IRQ_WORK_LAZY, FUNC_NOTHING, 0);
   let latencyNs = -1;
   rt.k.registerFunc(FUNC_MEASURE, (_k, work) => {
-    latencyNs = clock() - mem.f64[(mem.node(work) + W_QUEUE_TIME_F64) / 2]!;
+    if (work === plain) latencyNs = clock() - queuedNs;
   });
   rt.k.registerFunc(FUNC_NOTHING, () => {});
-  rt.k.stampQueueTime = true;
-  rt.installInterruptPoint();
   rt.boot();
 
   const measure = (withLazy: boolean): number[] => {

@@ -1,0 +1,49 @@
+/**
+ * What a CPU runtime lets the harness observe or perturb, passed in through its constructor the
+ * way KernelHooks reach the kernel: the trace ring records the runtime's own events (IPIs taken,
+ * ticks, NMIs), chaos stalls at interrupt points and jitters the tick. The runtime never knows
+ * who listens; NO_PROBES listens to nothing.
+ */
+export interface RuntimeProbes {
+  /**
+   * Called at every interrupt point that takes the slow path, before anything else happens there
+   * (chaos delays, random NMIs). null keeps the interrupt point's fast path at one load.
+   */
+  readonly atInterruptPoint: ((site: string | undefined) => void) | null;
+  /** A tick was armed for `ns`; returns when it should really fire (chaos: jitter). */
+  tickArmed(ns: number): number;
+  /** The CPU took kernel IPIs (`bits` of CPU_IPI_PENDING) in hardirq context. */
+  ipiTaken(bits: number): void;
+  /** The timer interrupt entered hardirq context. */
+  tick(): void;
+  /** An NMI entered. */
+  nmi(): void;
+}
+
+const nothing = (): void => {};
+
+export const NO_PROBES: RuntimeProbes = {
+  atInterruptPoint: null,
+  tickArmed: (ns) => ns,
+  ipiTaken: nothing,
+  tick: nothing,
+  nmi: nothing,
+};
+
+/** Probes of several listeners in order; each may supply only some of them. */
+export function combineProbes(listeners: ReadonlyArray<Partial<RuntimeProbes>>): RuntimeProbes {
+  const all = <K extends keyof RuntimeProbes>(name: K) =>
+    listeners.map((l) => l[name]).filter((f): f is NonNullable<RuntimeProbes[K]> => f !== undefined && f !== null);
+  const points = all('atInterruptPoint');
+  const arms = all('tickArmed');
+  const ipis = all('ipiTaken');
+  const ticks = all('tick');
+  const nmis = all('nmi');
+  return {
+    atInterruptPoint: points.length === 0 ? null : points.length === 1 ? points[0]! : (site) => points.forEach((f) => f(site)),
+    tickArmed: (ns) => arms.reduce((at, f) => f(at), ns),
+    ipiTaken: (bits) => ipis.forEach((f) => f(bits)),
+    tick: () => ticks.forEach((f) => f()),
+    nmi: () => nmis.forEach((f) => f()),
+  };
+}
