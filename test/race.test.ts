@@ -10,11 +10,23 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseArgs } from 'node:util';
 import { ALL_CHECKS } from '../src/checks/index.js';
-import { formatRace, RACE_FLAGS, raceJson, reproduceCommand } from '../src/cli/race.js';
-import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
-import type { Violation } from '../src/machine/task.js';
+import {
+  classifyMutantRun,
+  formatMutantRows,
+  formatRace,
+  mutantJson,
+  mutantRow,
+  RACE_FLAGS,
+  raceJson,
+  reproduceCommand,
+  selfTestPassed,
+} from '../src/cli/race.js';
+import { Machine } from '../src/machine/machine.js';
+import { runStress, type RunResult } from '../src/stress/kind.js';
+import { defaultRunOptions, type RunOptions } from '../src/stress/options.js';
+import type { Violation } from '../src/stress/task.js';
 import { MUTANTS } from '../src/variants/index.js';
+import { CHECK_NAMES, type Mutant } from '../src/variants/mutants/index.js';
 import { PRESETS } from '../src/workload/spec.js';
 import { raceOptions } from '../src/cli/race.js';
 
@@ -50,7 +62,7 @@ let v2: RunResult;
 
 beforeAll(async () => {
   machine = Machine.start(CPUS);
-  v2 = await machine.run(raceRun({ variant: 'v2', durationMs: DETECT_BUDGET_MS }, true));
+  v2 = await runStress(machine, raceRun({ variant: 'v2', durationMs: DETECT_BUDGET_MS }, true));
 }, 60_000);
 
 afterAll(async () => {
@@ -73,7 +85,7 @@ describe('race: the seed patch and the merged code', () => {
 
   for (const preemptRt of [true, false]) {
     it(`keeps merged ${preemptRt ? 'on RT' : 'non-RT'} clean under chaos, stutter and every check`, async () => {
-      const r = await machine.run(raceRun({ variant: 'merged', preemptRt, durationMs: CLEAN_BUDGET_MS, seed: 11 }, false));
+      const r = await runStress(machine, raceRun({ variant: 'merged', preemptRt, durationMs: CLEAN_BUDGET_MS, seed: 11 }, false));
       expect(r.violations, summary(r.violations)).toEqual([]);
       expect(r.counts).toEqual({});
       expect(r.ok).toBe(true);
@@ -91,7 +103,7 @@ describe('race: the seed patch and the merged code', () => {
 
 describe('race: use-after-free with the sync-then-free workload', () => {
   it('finds merged on RT touching a freed work (rcuwait_wake_up after the BUSY clear)', async () => {
-    const r = await machine.run(raceRun({ variant: 'merged', workload: PRESETS['sync-free']!, durationMs: DETECT_BUDGET_MS, seed: 2 }, true));
+    const r = await runStress(machine, raceRun({ variant: 'merged', workload: PRESETS['sync-free']!, durationMs: DETECT_BUDGET_MS, seed: 2 }, true));
     expect(r.ok).toBe(false);
     const uaf = r.violations.filter((v) => v.check === 'use-after-free');
     expect(uaf.length, summary(r.violations)).toBeGreaterThan(0);
@@ -99,7 +111,7 @@ describe('race: use-after-free with the sync-then-free workload', () => {
   }, 30_000);
 
   it('keeps current (the RCU fix) clean on RT with the same workload', async () => {
-    const r = await machine.run(raceRun({ variant: 'current', workload: PRESETS['sync-free']!, durationMs: DETECT_BUDGET_MS, seed: 2 }, false));
+    const r = await runStress(machine, raceRun({ variant: 'current', workload: PRESETS['sync-free']!, durationMs: DETECT_BUDGET_MS, seed: 2 }, false));
     expect(r.violations, summary(r.violations)).toEqual([]);
     expect(r.ok).toBe(true);
     expect(r.drained).toBe(true);
@@ -193,15 +205,89 @@ describe('race: a finding reads right', () => {
 });
 
 describe('race: mutant self-test', () => {
-  it(`detects every mutant of the catalogue (stop at the first finding, ${MUTANT_BUDGET_MS / 1000} s each)`, async () => {
+  it(`detects every mutant of the catalogue by its expected check (stop at the first finding, ${MUTANT_BUDGET_MS / 1000} s each)`, async () => {
     expect(MUTANTS.length).toBeGreaterThanOrEqual(8);
-    const missed: string[] = [];
+    const notAsExpected: string[] = [];
     const found: string[] = [];
     for (const m of MUTANTS) {
-      const r = await machine.run(raceRun({ variant: m.name, durationMs: MUTANT_BUDGET_MS, seed: 1 }, true));
-      if (r.ok) missed.push(m.name);
-      else found.push(`${m.name}: ${[...checksOf(r)].join(', ')}`);
+      const r = await runStress(machine, raceRun({ variant: m.name, durationMs: MUTANT_BUDGET_MS, seed: 1 }, true));
+      const row = mutantRow(m, r);
+      const line = `${m.name}: ${row.caughtBy}, checks [${row.checks.join(', ')}], expected ${m.expectedCheck}`;
+      if (!row.detected) notAsExpected.push(line);
+      else found.push(line);
     }
-    expect(missed, `found:\n${found.join('\n')}`).toEqual([]);
+    expect(notAsExpected, `found as expected:\n${found.join('\n')}`).toEqual([]);
   }, 9 * 20_000);
+});
+
+describe('race: the self-test judges each mutant by its expected check', () => {
+  /** A finding of `check` at `atMs` (the fields the classification reads). */
+  const finding = (check: string, atMs?: number, info = false): Violation => ({
+    check,
+    cpu: 0,
+    work: 7,
+    context: 'task',
+    message: 'm',
+    ...(atMs === undefined ? {} : { atMs }),
+    ...(info ? { info } : {}),
+  });
+  const run = (violations: Violation[]) => ({
+    violations,
+    timeToFirstFindingMs: violations.length ? Math.min(...violations.map((v) => v.atMs ?? Infinity)) : null,
+    runMs: 5000,
+  });
+  const claimLoadStore = MUTANTS.find((m) => m.name === 'claim-load-store')!;
+
+  it('names, for every mutant, an expected check that is a failing check of ALL_CHECKS', () => {
+    const failing = new Set(FAILING_CHECKS.map((c) => c.name));
+    expect(new Set(CHECK_NAMES)).toEqual(failing);
+    for (const m of MUTANTS) expect(failing.has(m.expectedCheck), `${m.name}: ${m.expectedCheck}`).toBe(true);
+  });
+
+  it('counts a find by the expected check as detected, even when another check fired first', () => {
+    const v = classifyMutantRun('one-list', run([finding('exactly-once', 3), finding('one-list', 9), finding('one-list', 12)]));
+    expect(v).toEqual({ caughtBy: 'expected', detected: true, check: 'one-list', checks: ['exactly-once', 'one-list'], timeMs: 9 });
+  });
+
+  it('does not count a find by a different check only: caughtBy other, not detected', () => {
+    const v = classifyMutantRun('one-list', run([finding('accounting'), finding('exactly-once', 4)]));
+    expect(v).toEqual({ caughtBy: 'other', detected: false, check: 'exactly-once', checks: ['exactly-once', 'accounting'], timeMs: 4 });
+  });
+
+  it('reports nothing found as none, and ignores informational findings', () => {
+    expect(classifyMutantRun('liveness', run([]))).toEqual({ caughtBy: 'none', detected: false, check: null, checks: [], timeMs: null });
+    expect(classifyMutantRun('liveness', run([finding('stranded', 2, true)])).caughtBy).toBe('none');
+  });
+
+  it('takes the time of a machine-side finding (no atMs) from the run', () => {
+    const v = classifyMutantRun('accounting', { violations: [finding('accounting')], timeToFirstFindingMs: null, runMs: 5000 });
+    expect(v).toMatchObject({ caughtBy: 'expected', detected: true, timeMs: 5000 });
+  });
+
+  it('gives every JSON row mutant, detected, check, expectedCheck, caughtBy, checks and timeMs', () => {
+    for (const m of MUTANTS) {
+      const hit = mutantJson(mutantRow(m, run([finding(m.expectedCheck, 1.4)])));
+      expect(hit).toEqual({ mutant: m.name, detected: true, check: m.expectedCheck, expectedCheck: m.expectedCheck, caughtBy: 'expected', checks: [m.expectedCheck], timeMs: 1 });
+    }
+    const other = mutantJson(mutantRow(claimLoadStore, run([finding('exactly-once', 2)])));
+    expect(other).toMatchObject({ mutant: 'claim-load-store', detected: false, check: 'exactly-once', expectedCheck: 'one-list', caughtBy: 'other' });
+  });
+
+  it('fails the self-test when one mutant was found only by a different check', () => {
+    const asExpected = MUTANTS.map((m) => mutantRow(m, run([finding(m.expectedCheck, 1)])));
+    expect(selfTestPassed(asExpected, true)).toBe(true);
+    expect(selfTestPassed(asExpected, null)).toBe(true); // --mutant NAME: no baseline run
+    expect(selfTestPassed(asExpected, false)).toBe(false);
+    const wrong: Mutant = claimLoadStore;
+    const rows = [...asExpected.filter((r) => r.mutant !== wrong.name), mutantRow(wrong, run([finding('exactly-once', 2)]))];
+    expect(selfTestPassed(rows, true)).toBe(false);
+  });
+
+  it('shows the expected check beside the finding check, and says "found by X, expected Y"', () => {
+    const rows = [mutantRow(claimLoadStore, run([finding('exactly-once', 2), finding('context', 3)]))];
+    const text = formatMutantRows(rows);
+    expect(text.split('\n')[0]).toMatch(/^mutant\s+detected\s+check\s+expected check\s+time\s+what is broken$/);
+    expect(text).toMatch(/^claim-load-store\s+NO \(other check\)\s+exactly-once\s+one-list\s+2 ms\s/m);
+    expect(text).toContain('!!! claim-load-store: found by exactly-once, expected one-list (checks that fired: exactly-once, context)');
+  });
 });

@@ -1,18 +1,20 @@
 /**
  * `irqwork race`: a stress run with every shadow check on, chaos at interrupt points, trace
  * rings and stutter, that ends with a clean bill or readable, reproducible findings.
- * `--mutants all` is the self-test: every deliberately broken variant must be found and the
- * unmutated variant must stay clean.
+ * `--mutants all` is the self-test: every deliberately broken variant must be found by the check
+ * it names as the one meant to catch it, and the unmutated variant must stay clean.
  */
 import { ALL_CHECKS } from '../checks/index.js';
 import { UsageError } from '../errors.js';
-import { Machine, type RunResult } from '../machine/machine.js';
-import { defaultRunOptions, type RaceOptions, type RunOptions } from '../machine/options.js';
+import { Machine } from '../machine/machine.js';
+import { runStress, type RunResult } from '../stress/kind.js';
+import { defaultRunOptions, type RaceOptions, type RunOptions } from '../stress/options.js';
 import { DEFAULT_CHAOS } from '../race/chaos.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
 import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
 import { randomSeed } from '../util/random.js';
 import { DEFAULT_VARIANT, findMutant, MUTANTS, mutantNames, variantNames } from '../variants/index.js';
+import type { CheckName, Mutant } from '../variants/mutants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
 import { configJson } from './stress.js';
@@ -59,12 +61,15 @@ reruns them (same seed: same per-CPU random choices; the OS still varies the rea
   --json              one JSON object on stdout
 
   --mutants all       self-test: run every mutant (and the unmutated variant) and report
-                      which were detected; mutants: ${mutantNames().join(', ')}
+                      which were detected, by which check, beside the check meant to catch
+                      each; mutants: ${mutantNames().join(', ')}
   --mutant NAME       run one mutant the same way
   --budget-per S      seconds per mutant (default 30; each stops at its first finding)
 
-exit: 0 clean (self-test: every mutant found, variant clean), 1 finding(s), 2 bad usage,
-3 internal failure`;
+A mutant found only by another check than its expected one counts as not detected.
+
+exit: 0 clean (self-test: every mutant found by its expected check, variant clean),
+1 finding(s), 2 bad usage, 3 internal failure`;
 
 /** The race settings of `irqwork race` (and of the zoo and the tests). */
 export function raceOptions(stopOnFirst: boolean, chaos = true): RaceOptions {
@@ -104,18 +109,24 @@ export async function raceCommand(argv: string[]): Promise<number> {
     race: raceOptions(selfTest || !!values['stop-on-first'], !values['no-chaos']),
     hotplug: values.hotplug ? DEFAULT_HOTPLUG : undefined,
   };
-  const mutants = values.mutants === 'all' ? MUTANTS : values.mutant !== undefined ? [findMutant(String(values.mutant))] : null;
+  const mutants = values.mutants === 'all' ? MUTANTS : values.mutant !== undefined ? [mutantFlag(String(values.mutant))] : null;
 
   const machine = Machine.start(opts.cpus);
   try {
-    if (mutants) return await selfTestRun(machine, opts, mutants.map((m) => m.name), values.mutants === 'all', !!values.json);
-    const result = await machine.run(opts);
+    if (mutants) return await selfTestRun(machine, opts, mutants, values.mutants === 'all', !!values.json);
+    const result = await runStress(machine, opts);
     if (values.json) console.log(JSON.stringify(raceJson(result), null, 2));
     else console.log(formatRace(result));
     return result.ok ? 0 : 1;
   } finally {
     await machine.close();
   }
+}
+
+/** `--mutant NAME`: the catalogue entry (with its expected check), or the usage error listing the mutants. */
+function mutantFlag(name: string): Mutant {
+  findMutant(name); // throws for an unknown name
+  return MUTANTS.find((m) => m.name === name)!;
 }
 
 /** The command line that reruns `o` exactly (same seed, same settings). */
@@ -196,44 +207,126 @@ export function formatRace(r: RunResult): string {
   return out.join('\n');
 }
 
-interface MutantRow {
-  mutant: string;
+/**
+ * How a mutant's run ended, against the check meant to catch it: `expected` (that check fired),
+ * `other` (only other checks fired: the mutant was noticed, but not where the catalogue says, so
+ * the check it names may be broken), `none` (nothing fired within the budget).
+ */
+export type CaughtBy = 'expected' | 'other' | 'none';
+
+export interface MutantVerdict {
+  caughtBy: CaughtBy;
+  /** Only a find by the expected check counts for the self-test's exit code. */
   detected: boolean;
+  /** The expected check if it fired, else the check of the first finding; null if none. */
   check: string | null;
+  /** Every check that fired, in order of its first finding. */
+  checks: string[];
+  /** When `check` first fired, ms after the start; null if nothing fired. */
   timeMs: number | null;
+}
+
+export function classifyMutantRun(
+  expectedCheck: CheckName,
+  r: Pick<RunResult, 'violations' | 'timeToFirstFindingMs' | 'runMs'>,
+): MutantVerdict {
+  // Informational findings (stranded lazy work) never fail a run, so they cannot detect a mutant.
+  const failing = r.violations.filter((v) => !v.info).sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity));
+  const checks = [...new Set(failing.map((v) => v.check))];
+  const first = failing.find((v) => v.check === expectedCheck) ?? failing[0];
+  if (first === undefined) return { caughtBy: 'none', detected: false, check: null, checks, timeMs: null };
+  const caughtBy = first.check === expectedCheck ? 'expected' : 'other';
+  return {
+    caughtBy,
+    detected: caughtBy === 'expected',
+    check: first.check,
+    checks,
+    // Machine-side findings (accounting) carry no time: the first finding's time, else the run's.
+    timeMs: first.atMs ?? r.timeToFirstFindingMs ?? r.runMs,
+  };
+}
+
+export interface MutantRow extends MutantVerdict {
+  mutant: string;
+  expectedCheck: CheckName;
   description: string;
 }
 
-async function selfTestRun(machine: Machine, base: RunOptions, names: string[], withBaseline: boolean, json: boolean): Promise<number> {
+/** One line of the self-test: the mutant, its expected check, and what its run found. */
+export function mutantRow(m: Mutant, r: Pick<RunResult, 'violations' | 'timeToFirstFindingMs' | 'runMs'>): MutantRow {
+  return { mutant: m.name, expectedCheck: m.expectedCheck, description: m.description, ...classifyMutantRun(m.expectedCheck, r) };
+}
+
+/** A row of `--json`'s `mutants` (the description stays in the human table). */
+export function mutantJson(r: MutantRow): Record<string, unknown> {
+  return {
+    mutant: r.mutant,
+    detected: r.detected,
+    check: r.check,
+    expectedCheck: r.expectedCheck,
+    caughtBy: r.caughtBy,
+    checks: r.checks,
+    timeMs: r.timeMs === null ? null : Math.round(r.timeMs),
+  };
+}
+
+/** The self-test's "detected" cell: a find by another check is not a detection. */
+function detectedCell(r: MutantRow): string {
+  return r.caughtBy === 'expected' ? 'yes' : r.caughtBy === 'other' ? 'NO (other check)' : 'NO';
+}
+
+/** The human table of the self-test, and a line for each mutant found by another check. */
+export function formatMutantRows(rows: readonly MutantRow[]): string {
+  const out = [
+    table(
+      ['mutant', 'detected', 'check', 'expected check', 'time', 'what is broken'],
+      rows.map((r) => [
+        r.mutant,
+        detectedCell(r),
+        r.check ?? '-',
+        r.expectedCheck,
+        r.timeMs === null ? '-' : `${r.timeMs.toFixed(0)} ms`,
+        r.description,
+      ]),
+      'llllrl',
+    ),
+  ];
+  for (const r of rows.filter((x) => x.caughtBy === 'other')) {
+    const all = r.checks.length > 1 ? ` (checks that fired: ${r.checks.join(', ')})` : '';
+    out.push(`!!! ${r.mutant}: found by ${r.check}, expected ${r.expectedCheck}${all}`);
+  }
+  return out.join('\n');
+}
+
+/**
+ * The self-test passes when every mutant was found by its expected check (a find by another
+ * check does not count) and the unmutated variant, if it ran (`baselineClean` not null), is clean.
+ */
+export function selfTestPassed(rows: readonly MutantRow[], baselineClean: boolean | null): boolean {
+  return rows.every((r) => r.detected) && baselineClean !== false;
+}
+
+async function selfTestRun(machine: Machine, base: RunOptions, mutants: readonly Mutant[], withBaseline: boolean, json: boolean): Promise<number> {
   const rows: MutantRow[] = [];
   const tty = process.stderr.isTTY;
-  for (const name of names) {
-    if (tty) process.stderr.write(`\r${name}…`.padEnd(40));
-    const r = await machine.run({ ...base, variant: name });
-    const first = [...r.violations].sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity))[0];
-    rows.push({
-      mutant: name,
-      detected: !r.ok,
-      check: first?.check ?? null,
-      timeMs: r.ok ? null : (r.timeToFirstFindingMs ?? r.runMs),
-      description: findMutant(name).description,
-    });
+  for (const m of mutants) {
+    if (tty) process.stderr.write(`\r${m.name}…`.padEnd(40));
+    rows.push(mutantRow(m, await runStress(machine, { ...base, variant: m.name })));
   }
   let baseline: RunResult | null = null;
   if (withBaseline) {
     if (tty) process.stderr.write(`\r${base.variant} (unmutated)…`.padEnd(40));
-    baseline = await machine.run({ ...base, race: { ...base.race!, stopOnFirst: false } });
+    baseline = await runStress(machine, { ...base, race: { ...base.race!, stopOnFirst: false } });
   }
   if (tty) process.stderr.write('\r'.padEnd(41) + '\r');
-  const allDetected = rows.every((r) => r.detected);
-  const ok = allDetected && (baseline === null || baseline.ok);
+  const ok = selfTestPassed(rows, baseline === null ? null : baseline.ok);
   if (json) {
     console.log(
       JSON.stringify(
         {
           command: 'race',
           config: { ...configJson(base), budgetPerS: base.durationMs / 1000 },
-          mutants: rows.map(({ mutant, detected, check, timeMs }) => ({ mutant, detected, check, timeMs })),
+          mutants: rows.map(mutantJson),
           baseline: baseline && { variant: base.variant, clean: baseline.ok, counts: baseline.counts, runMs: Math.round(baseline.runMs) },
           ok,
         },
@@ -246,13 +339,7 @@ async function selfTestRun(machine: Machine, base: RunOptions, names: string[], 
       `irqwork race self-test: ${rows.length} mutant(s), ${base.preemptRt ? 'PREEMPT_RT' : 'non-RT'}, ${base.cpus} CPUs, ` +
         `workload ${base.workload.name}, up to ${base.durationMs / 1000} s each, seed ${base.seed}\n`,
     );
-    console.log(
-      table(
-        ['mutant', 'detected', 'check', 'time', 'what is broken'],
-        rows.map((r) => [r.mutant, r.detected ? 'yes' : 'NO', r.check ?? '-', r.timeMs === null ? '-' : `${r.timeMs.toFixed(0)} ms`, r.description]),
-        'lllrl',
-      ),
-    );
+    console.log(formatMutantRows(rows));
     if (baseline) {
       console.log(
         `\nunmutated ${base.variant}: ${baseline.ok ? 'clean' : `NOT clean (${Object.entries(baseline.counts).map(([k, n]) => `${k} ${n}`).join(', ')})`} ` +

@@ -20,4 +20,9 @@ class BusyNeverCleared extends Kernel {
   }
 }
 
-export default defineMutant('busy-never-cleared', 'irq_work_single never clears BUSY', BusyNeverCleared);
+export default defineMutant({
+  name: 'busy-never-cleared',
+  description: 'irq_work_single never clears BUSY',
+  expectedCheck: 'liveness',
+  kernel: BusyNeverCleared,
+});

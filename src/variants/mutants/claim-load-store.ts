@@ -19,4 +19,9 @@ class ClaimLoadStore extends Kernel {
   }
 }
 
-export default defineMutant('claim-load-store', 'irq_work_claim is a load then a store, not one fetch-or', ClaimLoadStore);
+export default defineMutant({
+  name: 'claim-load-store',
+  description: 'irq_work_claim is a load then a store, not one fetch-or',
+  expectedCheck: 'one-list',
+  kernel: ClaimLoadStore,
+});

@@ -12,4 +12,9 @@ class DelAllReadClear extends Kernel {
   }
 }
 
-export default defineMutant('del-all-read-clear', 'llist_del_all reads the head, then clears it (not one exchange)', DelAllReadClear);
+export default defineMutant({
+  name: 'del-all-read-clear',
+  description: 'llist_del_all reads the head, then clears it (not one exchange)',
+  expectedCheck: 'liveness',
+  kernel: DelAllReadClear,
+});

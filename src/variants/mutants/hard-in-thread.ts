@@ -13,4 +13,9 @@ class HardInThread extends Kernel {
   }
 }
 
-export default defineMutant('hard-in-thread', 'on RT, HARD_IRQ works are queued to the lazy list (run in irq_workd)', HardInThread);
+export default defineMutant({
+  name: 'hard-in-thread',
+  description: 'on RT, HARD_IRQ works are queued to the lazy list (run in irq_workd)',
+  expectedCheck: 'context',
+  kernel: HardInThread,
+});

@@ -1,5 +1,4 @@
 /** The mutant catalogue of `irqwork race --mutants all`: one broken function each. */
-import type { Variant } from '../variant.js';
 import busyNeverCleared from './busy-never-cleared.js';
 import claimLoadStore from './claim-load-store.js';
 import delAllReadClear from './del-all-read-clear.js';
@@ -9,8 +8,9 @@ import lazyInHardirq from './lazy-in-hardirq.js';
 import needsCpuIgnoresLazy from './needs-cpu-ignores-lazy.js';
 import syncNoWait from './sync-no-wait.js';
 import tickNoWake from './tick-no-wake.js';
+import type { Mutant } from './mutant.js';
 
-export const MUTANTS: readonly Variant[] = [
+export const MUTANTS: readonly Mutant[] = [
   claimLoadStore,
   delAllReadClear,
   tickNoWake,
@@ -21,3 +21,6 @@ export const MUTANTS: readonly Variant[] = [
   needsCpuIgnoresLazy,
   hardInThread,
 ];
+
+export type { CheckName, Mutant } from './mutant.js';
+export { CHECK_NAMES } from './mutant.js';

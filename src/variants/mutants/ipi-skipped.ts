@@ -9,4 +9,9 @@ class IpiSkipped extends Kernel {
   }
 }
 
-export default defineMutant('ipi-skipped', 'the remote IPI is sent only when the queue was not empty', IpiSkipped);
+export default defineMutant({
+  name: 'ipi-skipped',
+  description: 'the remote IPI is sent only when the queue was not empty',
+  expectedCheck: 'liveness',
+  kernel: IpiSkipped,
+});

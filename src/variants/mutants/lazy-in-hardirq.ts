@@ -10,4 +10,9 @@ class LazyInHardirq extends Kernel {
   }
 }
 
-export default defineMutant('lazy-in-hardirq', 'irq_work_run runs the lazy list in hardirq even on RT', LazyInHardirq);
+export default defineMutant({
+  name: 'lazy-in-hardirq',
+  description: 'irq_work_run runs the lazy list in hardirq even on RT',
+  expectedCheck: 'context',
+  kernel: LazyInHardirq,
+});

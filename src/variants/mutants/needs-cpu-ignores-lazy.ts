@@ -9,4 +9,9 @@ class NeedsCpuIgnoresLazy extends Kernel {
   }
 }
 
-export default defineMutant('needs-cpu-ignores-lazy', 'irq_work_needs_cpu ignores the lazy list (NO_HZ stops the tick)', NeedsCpuIgnoresLazy);
+export default defineMutant({
+  name: 'needs-cpu-ignores-lazy',
+  description: 'irq_work_needs_cpu ignores the lazy list (NO_HZ stops the tick)',
+  expectedCheck: 'liveness',
+  kernel: NeedsCpuIgnoresLazy,
+});

@@ -11,4 +11,9 @@ class SyncNoWait extends Kernel {
   }
 }
 
-export default defineMutant('sync-no-wait', 'irq_work_sync does not wait for BUSY to clear', SyncNoWait);
+export default defineMutant({
+  name: 'sync-no-wait',
+  description: 'irq_work_sync does not wait for BUSY to clear',
+  expectedCheck: 'sync',
+  kernel: SyncNoWait,
+});

@@ -12,4 +12,9 @@ class TickNoWake extends Kernel {
   }
 }
 
-export default defineMutant('tick-no-wake', 'irq_work_tick on RT never wakes irq_workd', TickNoWake);
+export default defineMutant({
+  name: 'tick-no-wake',
+  description: 'irq_work_tick on RT never wakes irq_workd',
+  expectedCheck: 'liveness',
+  kernel: TickNoWake,
+});
