@@ -44,6 +44,14 @@ export const Errors = {
     new UsageError(`scenario ${file}: field "${field}" ${what}`),
   unreadableScenario: (file: string, reason: string) =>
     new UsageError(`scenario ${file}: cannot be read as JSON (${reason})`),
+  zooNeedsTwoCpus: (cpus: number) =>
+    new UsageError(`--cpus ${cpus}: the zoo's remote cases need at least 2 CPUs`),
+  outputNeedsName: (flag: string) => new UsageError(`--${flag} needs a file name`),
+  outputDirMissing: (flag: string, dir: string) =>
+    new UsageError(`--${flag}: directory ${fmt(dir)} does not exist`),
+  outputIsDirectory: (flag: string, path: string) => new UsageError(`--${flag}: ${fmt(path)} is a directory`),
+  outputNotWritable: (flag: string, path: string, reason: string) =>
+    new UsageError(`--${flag}: cannot write ${fmt(path)} (${reason})`),
 };
 
 function fmt(value: unknown): string {

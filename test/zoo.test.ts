@@ -7,12 +7,13 @@
  * One 4-CPU machine for the in-process runs; the CLI child starts its own, so it runs alone (after
  * the machine's runs, never beside them). No assertion on a timing value.
  */
-import { cli, type Exit } from './support/cli.js';
+import { cli, expectUsageError, type Exit } from './support/cli.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { ALL_CHECKS } from '../src/checks/index.js';
-import { Machine, type RunResult } from '../src/machine/machine.js';
-import { defaultRunOptions, type RunOptions } from '../src/machine/options.js';
-import type { Violation } from '../src/machine/task.js';
+import { Machine } from '../src/machine/machine.js';
+import { runStress, type RunResult } from '../src/stress/kind.js';
+import { defaultRunOptions, type RunOptions } from '../src/stress/options.js';
+import type { Violation } from '../src/stress/task.js';
 import { findVariant } from '../src/variants/index.js';
 import { PRESETS } from '../src/workload/spec.js';
 import { raceOptions } from '../src/cli/race.js';
@@ -50,8 +51,8 @@ let mergedUaf: RunResult;
 beforeAll(async () => {
   machine = Machine.start(CPUS);
   try {
-    mergedUaf = await machine.run(syncFreeRun('merged', DETECT_BUDGET_MS, true, 3));
-    currentClean = await machine.run(syncFreeRun('current', CLEAN_BUDGET_MS, false, 3));
+    mergedUaf = await runStress(machine, syncFreeRun('merged', DETECT_BUDGET_MS, true, 3));
+    currentClean = await runStress(machine, syncFreeRun('current', CLEAN_BUDGET_MS, false, 3));
   } finally {
     await machine.close();
   }
@@ -107,6 +108,14 @@ describe('zoo: the latency case (plain work behind a LAZY one on RT)', () => {
     expect(Number.isFinite(r.aloneP50Us), JSON.stringify(r)).toBe(true);
     expect(Number.isFinite(r.behindLazyP50Us), JSON.stringify(r)).toBe(true);
     expect(r.behindLazyP50Us, JSON.stringify(r)).toBeGreaterThan(r.aloneP50Us);
+  });
+});
+
+describe('irqwork zoo --cpus 1 (the CLI)', () => {
+  it("is bad usage before anything runs: exit 2, one line, the zoo's remote cases need 2 CPUs", async () => {
+    // A budget that a run could not finish within the child's timeout: exit 2 proves nothing ran.
+    const exit = await cli(['zoo', '--cpus', '1', '--budget-per', '600']);
+    expectUsageError(exit, ['--cpus', "the zoo's remote cases need at least 2 CPUs"]);
   });
 });
 

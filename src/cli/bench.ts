@@ -9,7 +9,7 @@ import { WORKS_WORKLOAD } from '../bench/works-scaling.js';
 import { benchJson, benchSvg, formatBench } from './bench-output.js';
 import { printOut, stderrProgress } from './output.js';
 import { parseFlags, type Options } from './args.js';
-import { outputFileFlag } from './latency.js';
+import { checkOutputPath } from './output-path.js';
 
 export const BENCH_FLAGS: Options = {
   json: { type: 'boolean' },
@@ -42,7 +42,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(BENCH_HELP);
     return 0;
   }
-  const svg = outputFileFlag('svg', values.svg);
+  const svg = checkOutputPath('svg', values.svg); // before the two-minute run, not after it
   const result = await runBench({ quick: values.quick === true, progress: stderrProgress() });
   if (svg) writeFileSync(svg, benchSvg(result));
   await printOut(values.json ? JSON.stringify(benchJson(result), null, 2) : formatBench(result));

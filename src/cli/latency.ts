@@ -4,18 +4,19 @@
  * side by side with `--config both`. Exit 0 clean, 1 the kernel model warned, (2 bad usage, 3
  * internal failure: in cli.ts).
  */
-import { existsSync, statSync, writeFileSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { UsageError } from '../errors.js';
 import { formatHistogramBlocks } from './latency-histfile.js';
-import { LatencyMachine } from '../latency/machine.js';
+import { runLatency } from '../latency/kind.js';
+import { Machine } from '../machine/machine.js';
 import { DEFAULT_INTERVAL_US, DEFAULT_LATENCY_DURATION_S, defaultLatencyOptions, type LatencyOptions } from '../latency/options.js';
 import { printOut, stderrProgress } from './output.js';
 import { formatLatency, latencyJson, latencySvg } from './latency-output.js';
 import type { LatencyRun } from '../latency/result.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
 import { configFlag, cpusFlag, intFlag, positiveFlag, variantFlag, type Options } from './args.js';
+import { checkOutputPath } from './output-path.js';
 
 export const LATENCY_FLAGS: Options = {
   cpus: { type: 'string' },
@@ -73,18 +74,6 @@ function parseLatencyFlags(argv: string[]): Values {
   }
 }
 
-/** An output file flag: its directory must exist, and it must not be a directory itself. */
-export function outputFileFlag(name: string, value: string | boolean | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (typeof value !== 'string' || value === '') throw new UsageError(`--${name} needs a file name`);
-  const path = resolve(value);
-  if (!existsSync(dirname(path)) || !statSync(dirname(path)).isDirectory()) {
-    throw new UsageError(`--${name}: directory ${JSON.stringify(dirname(value))} does not exist`);
-  }
-  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`--${name}: ${JSON.stringify(value)} is a directory`);
-  return path;
-}
-
 export interface LatencyCli {
   options: LatencyOptions;
   configs: Array<'rt' | 'nort'>;
@@ -100,8 +89,7 @@ export function latencyCliFromFlags(values: Values): LatencyCli {
   if (values.busy && values.idle) throw new UsageError('--busy and --idle exclude each other');
   const config = configFlag(values.config, ['rt', 'nort', 'both']);
   const histogramUs = values.histogram === undefined ? undefined : intFlag('histogram', values.histogram, 0, 1, 100_000);
-  const histfile = outputFileFlag('histfile', values.histfile);
-  if (histfile && histogramUs === undefined) throw new UsageError('--histfile needs -h US (the histogram size)');
+  if (values.histfile !== undefined && histogramUs === undefined) throw new UsageError('--histfile needs -h US (the histogram size)');
   const options: LatencyOptions = {
     ...d,
     cpus: cpusFlag(values.cpus),
@@ -116,9 +104,10 @@ export function latencyCliFromFlags(values: Values): LatencyCli {
     options,
     configs: config === 'both' ? ['rt', 'nort'] : [config as 'rt' | 'nort'],
     histogramUs,
-    histfile,
+    // Output files last (every other flag's complaint comes first), but before any thread starts.
+    histfile: checkOutputPath('histfile', values.histfile),
     json: values.json === true,
-    svg: outputFileFlag('svg', values.svg),
+    svg: checkOutputPath('svg', values.svg),
   };
 }
 
@@ -130,12 +119,12 @@ export async function latencyCommand(argv: string[]): Promise<number> {
   }
   const cli = latencyCliFromFlags(values);
   const progress = stderrProgress();
-  const machine = LatencyMachine.start(cli.options.cpus);
+  const machine = Machine.start(cli.options.cpus);
   const runs: LatencyRun[] = [];
   try {
     for (const config of cli.configs) {
       progress(`measuring ${config}, ${cli.options.cpus} CPUs, ${cli.options.durationMs / 1000} s …`);
-      runs.push(await machine.run({ ...cli.options, preemptRt: config === 'rt' }));
+      runs.push(await runLatency(machine, { ...cli.options, preemptRt: config === 'rt' }));
     }
   } finally {
     await machine.close();

@@ -2,8 +2,11 @@
  * `irqwork zoo`: reproduce each known case and show its fixed variant clean.
  * Exit 0 only if every case reproduces and every fixed variant is clean.
  */
-import { Machine, type RunResult } from '../machine/machine.js';
-import { defaultRunOptions, type RunOptions } from '../machine/options.js';
+import { Errors } from '../errors.js';
+import { MAX_CPUS } from '../kernel/config.js';
+import { Machine } from '../machine/machine.js';
+import { runStress, type RunResult } from '../stress/kind.js';
+import { defaultRunOptions, type RunOptions } from '../stress/options.js';
 import { randomSeed } from '../util/random.js';
 import { loadWorkload } from '../workload/spec.js';
 import { measureLazyBehind } from '../zoo/lazy-behind.js';
@@ -19,13 +22,16 @@ const FLAGS: Options = {
   json: { type: 'boolean' },
 };
 
+/** The remote cases (a queue on another CPU's lists) need a second CPU. */
+const ZOO_MIN_CPUS = 2;
+
 const HELP = `usage: irqwork zoo [--cpus N] [--budget-per S] [--seed N] [--json]
 
 Reproduces irq_work's known bugs and accepted behaviours on the model, and runs the variant
 that fixed each (where upstream fixed it), which must come out clean:
 ${ZOO.map((c) => `  ${c.name.padEnd(22)} ${c.reference}`).join('\n')}
 
-  --cpus N         simulated CPUs for the race cases (default 4)
+  --cpus N         simulated CPUs for the race cases, ${ZOO_MIN_CPUS}..${MAX_CPUS} (default 4)
   --budget-per S   seconds per run: a case stops at its first finding; a fixed variant runs
                    the whole budget (default 8)
   --seed N         seed (default: random, printed)
@@ -51,6 +57,9 @@ export async function zooCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const cpus = cpusFlag(values.cpus, 4);
+  // v2-double-add is irq_work_queue_on to another CPU (the 'remote' workload): with one CPU it
+  // could only come out "not reproduced" after a full budget. Refused before anything runs.
+  if (cpus < ZOO_MIN_CPUS) throw Errors.zooNeedsTwoCpus(cpus);
   const budgetMs = positiveFlag('budget-per', values['budget-per'], 8, 3600) * 1000;
   const seed = seedFlag(values.seed, randomSeed());
   const rows: Row[] = [];
@@ -125,10 +134,10 @@ function options(c: RaceCase, cpus: number, budgetMs: number, seed: number, vari
 }
 
 async function raceRow(machine: Machine, c: RaceCase, cpus: number, budgetMs: number, seed: number): Promise<Row> {
-  const shown = await machine.run(options(c, cpus, budgetMs, seed, c.variant, c.checks.every((k) => k !== 'stranded')));
+  const shown = await runStress(machine, options(c, cpus, budgetMs, seed, c.variant, c.checks.every((k) => k !== 'stranded')));
   const hit = shown.violations.filter((v) => c.checks.includes(v.check)).sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity))[0];
   let fixed: RunResult | null = null;
-  if (c.fixed) fixed = await machine.run(options(c, cpus, budgetMs, seed, c.fixed, false));
+  if (c.fixed) fixed = await runStress(machine, options(c, cpus, budgetMs, seed, c.fixed, false));
   return {
     case: c.name,
     reference: c.reference,
