@@ -8,8 +8,9 @@
  * made worker code 3–4× slower than the very same code on the main thread (ESM, live bindings):
  * measured on Node 20, irq_work_queue() cost ~580 ns per call in a tsx worker against ~160 ns on
  * the main thread, and the CPU profile of the worker put a third of its time in those getters.
- * esbuild (the compiler tsx itself uses) bundles the worker with scope hoisting, so the imports
- * become plain variable reads and the worker runs the model at main-thread speed.
+ * esbuild (the compiler tsx itself uses, taken from tsx's own dependencies) bundles the worker
+ * with scope hoisting, so the imports become plain variable reads and the worker runs the model
+ * at main-thread speed.
  *
  * `IRQWORK_WORKER_LOADER=tsx` forces the fallback (to compare, or if bundling misbehaves).
  */
@@ -36,9 +37,27 @@ const BUNDLE_DIR = join(tmpdir(), 'irqwork-worker-bundles');
 
 const built = new Map<string, WorkerFile>();
 
-function loadEsbuild(): Esbuild | null {
+/**
+ * Where the esbuild that tsx ships is: resolved from tsx's own package.json, as tsx itself
+ * resolves it. A plain `require('esbuild')` from here would take whatever npm hoisted to the top
+ * of node_modules, which another dependency may have pinned to a different version; tsx's copy
+ * is the one tsx compiles this code with, so the bundle and the tsx fallback agree. Null when
+ * tsx or its esbuild cannot be found (the loader then falls back to tsx, or fails there).
+ */
+export function tsxEsbuildPath(): string | null {
   try {
-    return createRequire(import.meta.url)('esbuild') as Esbuild;
+    const tsxPackage = createRequire(import.meta.url).resolve('tsx/package.json');
+    return createRequire(tsxPackage).resolve('esbuild');
+  } catch {
+    return null;
+  }
+}
+
+function loadEsbuild(): Esbuild | null {
+  const path = tsxEsbuildPath();
+  if (path === null) return null;
+  try {
+    return createRequire(import.meta.url)(path) as Esbuild;
   } catch {
     return null;
   }

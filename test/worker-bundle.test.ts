@@ -1,0 +1,55 @@
+/**
+ * The worker bundle: a normal run loads every worker as the esbuild bundle, not through tsx (the
+ * slow path), and the esbuild it bundles with is the one tsx depends on. Bundles the real worker
+ * entries (workers/*.ts); starts no thread.
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { tsxEsbuildPath, workerFile } from '../src/util/worker-bundle.js';
+import { REPO } from './support/cli.js';
+
+const WORKERS_DIR = join(REPO, 'workers');
+const workerEntries = readdirSync(WORKERS_DIR)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => join(WORKERS_DIR, f));
+
+// A developer's IRQWORK_WORKER_LOADER=tsx would force the slow path that this file checks is not
+// taken by default.
+let savedLoader: string | undefined;
+beforeEach(() => {
+  savedLoader = process.env.IRQWORK_WORKER_LOADER;
+  delete process.env.IRQWORK_WORKER_LOADER;
+});
+afterEach(() => {
+  if (savedLoader === undefined) delete process.env.IRQWORK_WORKER_LOADER;
+  else process.env.IRQWORK_WORKER_LOADER = savedLoader;
+});
+
+describe('worker bundle', () => {
+  it('finds esbuild through tsx: the version tsx declares', () => {
+    const path = tsxEsbuildPath();
+    expect(path).not.toBeNull();
+    const fromTsx = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'));
+    const tsxPackage = JSON.parse(readFileSync(fromTsx.resolve('tsx/package.json'), 'utf8')) as { dependencies: Record<string, string> };
+    const esbuildPackage = JSON.parse(readFileSync(fromTsx.resolve('esbuild/package.json'), 'utf8')) as { version: string };
+    // tsx pins esbuild to one minor line (~0.x.y): the same major.minor is the one it ships.
+    const declared = /^[~^]?(\d+)\.(\d+)\./.exec(tsxPackage.dependencies.esbuild!);
+    expect(declared, tsxPackage.dependencies.esbuild).not.toBeNull();
+    expect(esbuildPackage.version.split('.').slice(0, 2)).toEqual([declared![1], declared![2]]);
+    expect(path).toBe(fromTsx.resolve('esbuild'));
+  });
+
+  it('loads every worker entry as the bundle (not the tsx fallback)', () => {
+    expect(workerEntries.length).toBeGreaterThan(0);
+    for (const entry of workerEntries) {
+      const w = workerFile(entry);
+      expect(w.loader, entry).toBe('bundle');
+      expect(w.filename, entry).toMatch(/\.cjs$/);
+      // Scope-hoisted: the model is inside the file, only packages (piscina …) are required.
+      const text = readFileSync(w.filename, 'utf8');
+      expect(text, entry).not.toMatch(/require\(["']\.\.?\//);
+    }
+  });
+});
