@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { compact, formatProgress, MIN_REDRAW_MS, progressLine, type ProgressStream } from '../src/cli/progress-line.js';
+import { CommandProgress } from '../src/cli/run-progress.js';
 
 class FakeStream implements ProgressStream {
   readonly writes: string[] = [];
@@ -106,5 +107,37 @@ describe('the progress text', () => {
     expect(compact(999_999)).toBe('1.00M');
     expect(compact(1_234_567)).toBe('1.23M');
     expect(compact(4_560_000_000)).toBe('4.56G');
+  });
+});
+
+describe('the progress text, with a stage and without a budget', () => {
+  it('shows the stage after the label, and only the elapsed time when the length is not known', () => {
+    expect(formatProgress('irqwork bench', undefined, { elapsedMs: 12_300, stage: 'hand-off baselines' })).toBe('irqwork bench · hand-off baselines: 12.3 s');
+  });
+});
+
+describe('one line over a command of several runs (CommandProgress)', () => {
+  it('adds each run\'s works and findings to those of the runs before it', () => {
+    const stream = new FakeStream(true);
+    const clock = fakeClock();
+    const progress = new CommandProgress('irqwork zoo', 20_000, true, { stream, now: clock.now });
+    progress.run().onProgress!({ elapsedMs: 100, executed: 999, findings: 1 });
+    clock.advance(MIN_REDRAW_MS);
+    progress.run().onProgress!({ elapsedMs: 100, executed: 500, findings: 2 });
+    progress.done();
+    const drawn = stream.writes.filter((w) => w.includes('works'));
+    expect(drawn).toHaveLength(2);
+    expect(drawn[0]).toContain('999 works · 1 finding');
+    expect(drawn[1]).toContain('1.50k works · 3 findings');
+    expect(stream.writes.at(-1)).toBe('\r\x1b[K');
+  });
+
+  it('leaves findings out for measurements', () => {
+    const stream = new FakeStream(true);
+    const progress = new CommandProgress('irqwork latency', 10_000, false, { stream });
+    progress.run().onProgress!({ elapsedMs: 100, executed: 10, findings: 0 });
+    progress.done();
+    expect(stream.writes[0]).toContain('10 works');
+    expect(stream.writes[0]).not.toContain('finding');
   });
 });

@@ -4,10 +4,11 @@
  * Exit 0 (2 bad usage, 3 internal failure: in cli.ts).
  */
 import { writeFileSync } from 'node:fs';
-import { runBench } from '../bench/run.js';
+import { runBench, type BenchResult } from '../bench/run.js';
 import { WORKS_WORKLOAD } from '../bench/works-scaling.js';
 import { benchJson, benchSvg, formatBench } from './bench-output.js';
-import { printOut, stderrProgress } from './output.js';
+import { printOut } from './output.js';
+import { CommandProgress } from './run-progress.js';
 import { parseFlags, type Options } from './args.js';
 import { checkOutputPath } from './output-path.js';
 
@@ -34,7 +35,7 @@ Measures in one run, side by side, and prints the ratios between them:
   --svg F   write a picture: CDF of the remote latencies and the hand-off baselines
   --quick   fewer and shorter points (a few seconds; for tests)
 
-Progress goes to stderr when it is a terminal. Takes about two minutes (--quick: ~15 s).`;
+A live progress line goes to stderr when it is a terminal. Takes about two minutes (--quick: ~15 s).`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const values = parseFlags('bench', argv, BENCH_FLAGS);
@@ -43,7 +44,13 @@ export async function benchCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const svg = checkOutputPath('svg', values.svg); // before the two-minute run, not after it
-  const result = await runBench({ quick: values.quick === true, progress: stderrProgress() });
+  const progress = new CommandProgress('irqwork bench', undefined, false);
+  let result: BenchResult;
+  try {
+    result = await runBench({ quick: values.quick === true, progress: (stage) => progress.setStage(stage) });
+  } finally {
+    progress.done();
+  }
   if (svg) writeFileSync(svg, benchSvg(result));
   await printOut(values.json ? JSON.stringify(benchJson(result), null, 2) : formatBench(result));
   return 0;

@@ -11,7 +11,8 @@ import { formatHistogramBlocks } from './latency-histfile.js';
 import { runLatency } from '../latency/kind.js';
 import { Machine } from '../machine/machine.js';
 import { DEFAULT_INTERVAL_US, DEFAULT_LATENCY_DURATION_S, defaultLatencyOptions, type LatencyOptions } from '../latency/options.js';
-import { printOut, stderrProgress } from './output.js';
+import { printOut } from './output.js';
+import { CommandProgress } from './run-progress.js';
 import { formatLatency, latencyJson, latencySvg } from './latency-output.js';
 import type { LatencyRun } from '../latency/result.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
@@ -118,15 +119,16 @@ export async function latencyCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const cli = latencyCliFromFlags(values);
-  const progress = stderrProgress();
   const machine = Machine.start(cli.options.cpus);
+  const progress = new CommandProgress('irqwork latency', cli.configs.length * (cli.options.warmupMs + cli.options.durationMs), false);
   const runs: LatencyRun[] = [];
   try {
     for (const config of cli.configs) {
-      progress(`measuring ${config}, ${cli.options.cpus} CPUs, ${cli.options.durationMs / 1000} s …`);
-      runs.push(await runLatency(machine, { ...cli.options, preemptRt: config === 'rt' }));
+      progress.setStage(`${config}, ${cli.options.cpus} CPUs`);
+      runs.push(await runLatency(machine, { ...cli.options, preemptRt: config === 'rt' }, progress.run()));
     }
   } finally {
+    progress.done();
     await machine.close();
   }
   const blocks = cli.histogramUs === undefined ? undefined : formatHistogramBlocks(runs, cli.histogramUs);

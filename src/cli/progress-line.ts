@@ -25,6 +25,8 @@ export interface ProgressSnapshot {
   executed?: number;
   /** Findings so far (left out of the line when not given). */
   findings?: number;
+  /** What the command is doing now, after the label (left out when not given). */
+  stage?: string;
 }
 
 export interface ProgressLine {
@@ -36,8 +38,11 @@ export interface ProgressLine {
 export interface ProgressLineOptions {
   /** Leads the line: `irqwork race`. */
   label: string;
-  /** The run's planned length, ms (shown as "of"; shorter than MIN_BUDGET_MS: no line). */
-  budgetMs: number;
+  /**
+   * The run's planned length, ms (shown after the elapsed time; shorter than MIN_BUDGET_MS: no
+   * line). Undefined for a command whose length is not known ahead (bench): elapsed time only.
+   */
+  budgetMs: number | undefined;
   stream?: ProgressStream;
   /** Clock for the redraw limit, ms (a test passes its own). */
   now?: () => number;
@@ -54,7 +59,7 @@ const NO_LINE: ProgressLine = Object.freeze({ update() {}, done() {} });
 
 export function progressLine(options: ProgressLineOptions): ProgressLine {
   const stream = options.stream ?? process.stderr;
-  if (stream.isTTY !== true || !(options.budgetMs >= MIN_BUDGET_MS)) return NO_LINE;
+  if (stream.isTTY !== true || (options.budgetMs !== undefined && !(options.budgetMs >= MIN_BUDGET_MS))) return NO_LINE;
   const now = options.now ?? (() => performance.now());
   let lastDraw = -Infinity;
   let drawn = false;
@@ -77,8 +82,10 @@ export function progressLine(options: ProgressLineOptions): ProgressLine {
 }
 
 /** The text of the line, without control characters. */
-export function formatProgress(label: string, budgetMs: number, s: ProgressSnapshot): string {
-  const parts = [`${label}: ${(Math.max(0, s.elapsedMs) / 1000).toFixed(1)} / ${seconds(budgetMs)} s`];
+export function formatProgress(label: string, budgetMs: number | undefined, s: ProgressSnapshot): string {
+  const head = s.stage ? `${label} · ${s.stage}` : label;
+  const elapsed = (Math.max(0, s.elapsedMs) / 1000).toFixed(1);
+  const parts = [budgetMs === undefined ? `${head}: ${elapsed} s` : `${head}: ${elapsed} / ${seconds(budgetMs)} s`];
   if (s.executed !== undefined) parts.push(`${compact(s.executed)} works`);
   if (s.findings !== undefined) parts.push(`${s.findings} finding${s.findings === 1 ? '' : 's'}`);
   return parts.join(' · ');

@@ -8,6 +8,7 @@ import { ALL_CHECKS } from '../checks/index.js';
 import { UsageError } from '../errors.js';
 import { Machine } from '../machine/machine.js';
 import { runStress, type RunResult } from '../stress/kind.js';
+import { CommandProgress } from './run-progress.js';
 import { defaultRunOptions, type RaceOptions, type RunOptions } from '../stress/options.js';
 import { DEFAULT_CHAOS } from '../race/chaos.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
@@ -112,13 +113,18 @@ export async function raceCommand(argv: string[]): Promise<number> {
   const mutants = values.mutants === 'all' ? MUTANTS : values.mutant !== undefined ? [mutantFlag(String(values.mutant))] : null;
 
   const machine = Machine.start(opts.cpus);
+  const withBaseline = values.mutants === 'all';
+  const runs = mutants ? mutants.length + (withBaseline ? 1 : 0) : 1;
+  const progress = new CommandProgress('irqwork race', runs * opts.durationMs);
   try {
-    if (mutants) return await selfTestRun(machine, opts, mutants, values.mutants === 'all', !!values.json);
-    const result = await runStress(machine, opts);
+    if (mutants) return await selfTestRun(machine, opts, mutants, withBaseline, !!values.json, progress);
+    const result = await runStress(machine, opts, progress.run());
+    progress.done();
     if (values.json) console.log(JSON.stringify(raceJson(result), null, 2));
     else console.log(formatRace(result));
     return result.ok ? 0 : 1;
   } finally {
+    progress.done();
     await machine.close();
   }
 }
@@ -306,19 +312,25 @@ export function selfTestPassed(rows: readonly MutantRow[], baselineClean: boolea
   return rows.every((r) => r.detected) && baselineClean !== false;
 }
 
-async function selfTestRun(machine: Machine, base: RunOptions, mutants: readonly Mutant[], withBaseline: boolean, json: boolean): Promise<number> {
+async function selfTestRun(
+  machine: Machine,
+  base: RunOptions,
+  mutants: readonly Mutant[],
+  withBaseline: boolean,
+  json: boolean,
+  progress: CommandProgress,
+): Promise<number> {
   const rows: MutantRow[] = [];
-  const tty = process.stderr.isTTY;
   for (const m of mutants) {
-    if (tty) process.stderr.write(`\r${m.name}…`.padEnd(40));
-    rows.push(mutantRow(m, await runStress(machine, { ...base, variant: m.name })));
+    progress.setStage(m.name);
+    rows.push(mutantRow(m, await runStress(machine, { ...base, variant: m.name }, progress.run())));
   }
   let baseline: RunResult | null = null;
   if (withBaseline) {
-    if (tty) process.stderr.write(`\r${base.variant} (unmutated)…`.padEnd(40));
-    baseline = await runStress(machine, { ...base, race: { ...base.race!, stopOnFirst: false } });
+    progress.setStage(`${base.variant} (unmutated)`);
+    baseline = await runStress(machine, { ...base, race: { ...base.race!, stopOnFirst: false } }, progress.run());
   }
-  if (tty) process.stderr.write('\r'.padEnd(41) + '\r');
+  progress.done();
   const ok = selfTestPassed(rows, baseline === null ? null : baseline.ok);
   if (json) {
     console.log(

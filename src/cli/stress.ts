@@ -4,6 +4,7 @@
  */
 import { Machine } from '../machine/machine.js';
 import { runStress, type RunResult } from '../stress/kind.js';
+import { CommandProgress } from './run-progress.js';
 import { defaultRunOptions, type RunOptions } from '../stress/options.js';
 import { randomSeed } from '../util/random.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
@@ -78,10 +79,12 @@ export async function stressCommand(argv: string[]): Promise<number> {
   }
   const opts = runOptionsFromFlags(values);
   const machine = Machine.start(opts.cpus);
+  const progress = new CommandProgress('irqwork stress', opts.durationMs, opts.race !== undefined);
   let result: RunResult;
   try {
-    result = await runStress(machine, opts);
+    result = await runStress(machine, opts, progress.run());
   } finally {
+    progress.done();
     await machine.close();
   }
   if (values.json) console.log(JSON.stringify(stressJson(result), null, 2));

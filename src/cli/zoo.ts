@@ -6,6 +6,7 @@ import { Errors } from '../errors.js';
 import { MAX_CPUS } from '../kernel/config.js';
 import { Machine } from '../machine/machine.js';
 import { runStress, type RunResult } from '../stress/kind.js';
+import { CommandProgress } from './run-progress.js';
 import { defaultRunOptions, type RunOptions } from '../stress/options.js';
 import { randomSeed } from '../util/random.js';
 import { loadWorkload } from '../workload/spec.js';
@@ -64,14 +65,17 @@ export async function zooCommand(argv: string[]): Promise<number> {
   const seed = seedFlag(values.seed, randomSeed());
   const rows: Row[] = [];
   const machine = Machine.start(cpus);
+  // At most two runs per race case (the case, then its fixed variant), each within the budget.
+  const runs = ZOO.reduce((n, c) => n + (c.kind === 'latency' ? 0 : c.fixed ? 2 : 1), 0);
+  const progress = new CommandProgress('irqwork zoo', runs * budgetMs);
   try {
     for (const c of ZOO) {
-      if (process.stderr.isTTY) process.stderr.write(`\r${c.name}…`.padEnd(40));
+      progress.setStage(c.name);
       if (c.kind === 'latency') rows.push(latencyRow(c.name, c.reference));
-      else rows.push(await raceRow(machine, c, cpus, budgetMs, seed));
+      else rows.push(await raceRow(machine, c, cpus, budgetMs, seed, progress));
     }
   } finally {
-    if (process.stderr.isTTY) process.stderr.write('\r'.padEnd(41) + '\r');
+    progress.done();
     await machine.close();
   }
   const ok = rows.every((r) => r.reproduced && r.fixedClean !== false);
@@ -133,11 +137,11 @@ function options(c: RaceCase, cpus: number, budgetMs: number, seed: number, vari
   };
 }
 
-async function raceRow(machine: Machine, c: RaceCase, cpus: number, budgetMs: number, seed: number): Promise<Row> {
-  const shown = await runStress(machine, options(c, cpus, budgetMs, seed, c.variant, c.checks.every((k) => k !== 'stranded')));
+async function raceRow(machine: Machine, c: RaceCase, cpus: number, budgetMs: number, seed: number, progress: CommandProgress): Promise<Row> {
+  const shown = await runStress(machine, options(c, cpus, budgetMs, seed, c.variant, c.checks.every((k) => k !== 'stranded')), progress.run());
   const hit = shown.violations.filter((v) => c.checks.includes(v.check)).sort((a, b) => (a.atMs ?? Infinity) - (b.atMs ?? Infinity))[0];
   let fixed: RunResult | null = null;
-  if (c.fixed) fixed = await runStress(machine, options(c, cpus, budgetMs, seed, c.fixed, false));
+  if (c.fixed) fixed = await runStress(machine, options(c, cpus, budgetMs, seed, c.fixed, false), progress.run());
   return {
     case: c.name,
     reference: c.reference,

@@ -10,7 +10,7 @@
 import { IRQ_WORK_CLAIMED } from '../kernel/flags.js';
 import { W_FLAGS } from '../kernel/layout.js';
 import type { KernelMemory, MemoryHandle } from '../kernel/memory.js';
-import type { Machine, RunKind } from '../machine/machine.js';
+import type { Machine, RunKind, RunOptionsOfMachine } from '../machine/machine.js';
 import { findVariant } from '../variants/index.js';
 import { classesFor } from './classes.js';
 import { L_GO, L_READY, LatencyView, latencyRegion } from './layout.js';
@@ -24,8 +24,8 @@ const COST_PHASE_MS_PER_CPU = 10_000;
 const POLL_MS = 2;
 
 /** A latency run on `machine` (which must have `o.cpus` CPUs). */
-export function runLatency(machine: Machine, o: LatencyOptions): Promise<LatencyRun> {
-  return machine.run(latencyRun(o));
+export function runLatency(machine: Machine, o: LatencyOptions, runOptions?: RunOptionsOfMachine): Promise<LatencyRun> {
+  return machine.run(latencyRun(o), runOptions);
 }
 
 export function latencyRun(o: LatencyOptions): RunKind<CpuLatencyResult, LatencyRun> {
