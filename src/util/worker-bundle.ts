@@ -5,10 +5,8 @@
  * Why bundle: piscina loads a worker with require(), and under tsx every module of the model is
  * then compiled to CommonJS, where each imported binding (layout offsets, flag bits, `Counter` …)
  * becomes a getter call on the exporting module's `exports` object. In the model's hot paths that
- * made worker code 3–4× slower than the very same code on the main thread (ESM, live bindings):
- * measured on Node 20, irq_work_queue() cost ~580 ns per call in a tsx worker against ~160 ns on
- * the main thread, and the CPU profile of the worker put a third of its time in those getters.
- * esbuild (the compiler tsx itself uses, taken from tsx's own dependencies) bundles the worker
+ * made worker code several times slower than the very same code on the main thread (ESM, live
+ * bindings; docs/LATENCY.md has the measurement). esbuild (the compiler tsx itself uses, taken from tsx's own dependencies) bundles the worker
  * with scope hoisting, so the imports become plain variable reads and the worker runs the model
  * at main-thread speed.
  *
