@@ -16,7 +16,7 @@ import { CommandProgress } from './run-progress.js';
 import { formatLatency, latencyJson, latencySvg } from './latency-output.js';
 import type { LatencyRun } from '../latency/result.js';
 import { DEFAULT_VARIANT, variantNames } from '../variants/index.js';
-import { configFlag, cpusFlag, intFlag, positiveFlag, variantFlag, type Options } from './args.js';
+import { configFlag, cpusFlag, intFlag, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
 import { checkOutputPath } from './output-path.js';
 
 export const LATENCY_FLAGS: Options = {
@@ -33,6 +33,7 @@ export const LATENCY_FLAGS: Options = {
   hz: { type: 'string' },
   variant: { type: 'string' },
   'lazy-together': { type: 'boolean' },
+  seed: { type: 'string' },
   help: { type: 'boolean' },
 };
 
@@ -54,7 +55,10 @@ threaded (non-HARD_IRQ works run in irq_workd). Remote classes queue on the next
   --json              one JSON object on stdout: per class and CPU count, min, avg, max, p50, p90,
                       p99, p999 (µs) and the histogram buckets
   --svg F             write a picture: CDF per class, log latency axis
-  --interval US       period of each class's measurements, µs (default ${DEFAULT_INTERVAL_US})
+  --interval US       period of each class's measurements, µs (default ${DEFAULT_INTERVAL_US}); the
+                      local lazy class waits for the tick, so its samples come at random moments
+                      instead, at least max(interval, one tick) apart (see docs/LATENCY.md)
+  --seed N            seed of those random moments (default 1)
   --hz N              timer ticks per second, 10..10000 (default 1000)
   --variant NAME      kernel code version: ${variantNames().join(', ')} (default ${DEFAULT_VARIANT})
   --lazy-together     measure the lazy class at the same time as the others instead of in
@@ -100,6 +104,7 @@ export function latencyCliFromFlags(values: Values): LatencyCli {
     hz: intFlag('hz', values.hz, d.hz, 10, 10_000),
     variant: variantFlag(values.variant, DEFAULT_VARIANT),
     separateLazy: values['lazy-together'] !== true,
+    seed: seedFlag(values.seed, d.seed),
   };
   return {
     options,

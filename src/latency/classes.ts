@@ -37,6 +37,13 @@ export interface LatencyClass {
   nonRtCounterpart: LatencyClassId;
   /** Which windows the class is measured in (see above). */
   window: 'lazy' | 'main' | 'any';
+  /**
+   * The callback waits for the tick (a LAZY work). Its samples must not be phase-locked to the
+   * tick: a sample can only be queued once the previous one ran — right after a tick — so on a
+   * fixed interval every sample would start just after a tick and wait almost a whole one. Its
+   * queue moments are drawn at random instead (measure-loop.ts).
+   */
+  waitsForTick: boolean;
 }
 
 /** Length of a measuring window, in ticks. */
@@ -45,12 +52,12 @@ export const WINDOW_TICKS = 5;
 export const LAZY_GUARD_TICKS = 2;
 
 export const LATENCY_CLASSES: readonly LatencyClass[] = [
-  { id: 'localHard', slot: 0, name: 'local hard', remote: false, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'localHard', window: 'main' },
-  { id: 'localLazy', slot: 1, name: 'local lazy', remote: false, flags: IRQ_WORK_LAZY, rtOnly: false, nonRtCounterpart: 'localLazy', window: 'lazy' },
-  { id: 'localThreaded', slot: 2, name: 'local threaded', remote: false, flags: 0, rtOnly: true, nonRtCounterpart: 'localHard', window: 'main' },
+  { id: 'localHard', slot: 0, name: 'local hard', remote: false, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'localHard', window: 'main', waitsForTick: false },
+  { id: 'localLazy', slot: 1, name: 'local lazy', remote: false, flags: IRQ_WORK_LAZY, rtOnly: false, nonRtCounterpart: 'localLazy', window: 'lazy', waitsForTick: true },
+  { id: 'localThreaded', slot: 2, name: 'local threaded', remote: false, flags: 0, rtOnly: true, nonRtCounterpart: 'localHard', window: 'main', waitsForTick: false },
   // The remote IPI's handler runs only call_single_queue, never lazy_list: no conflict.
-  { id: 'remoteHard', slot: 3, name: 'remote hard', remote: true, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'remoteHard', window: 'any' },
-  { id: 'remoteThreaded', slot: 4, name: 'remote threaded', remote: true, flags: 0, rtOnly: true, nonRtCounterpart: 'remoteHard', window: 'main' },
+  { id: 'remoteHard', slot: 3, name: 'remote hard', remote: true, flags: IRQ_WORK_HARD_IRQ, rtOnly: false, nonRtCounterpart: 'remoteHard', window: 'any', waitsForTick: false },
+  { id: 'remoteThreaded', slot: 4, name: 'remote threaded', remote: true, flags: 0, rtOnly: true, nonRtCounterpart: 'remoteHard', window: 'main', waitsForTick: false },
 ];
 
 /** Number of class slots per CPU (histograms, works). */

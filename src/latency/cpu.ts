@@ -12,6 +12,7 @@ import { threadId } from 'node:worker_threads';
 import { RunAborted } from '../cpu/run-control.js';
 import { bootCpu, runProgram } from '../machine/boot.js';
 import { PHASE_RUNNING } from '../machine/control.js';
+import { Random } from '../util/random.js';
 import { classById } from './classes.js';
 import { L_GO, L_READY, LatencyView } from './layout.js';
 import { runMeasureLoop } from './measure-loop.js';
@@ -56,7 +57,13 @@ export function runLatencyCpu(task: CpuLatencyTask): CpuLatencyResult {
     waitFor(latency.control(L_GO), (go) => go !== 0);
 
     const classes = task.classes.map(classById);
-    runMeasureLoop(rt, booted.running, { classes, intervalNs: task.intervalNs, mode: task.mode, separateLazy: task.separateLazy });
+    runMeasureLoop(rt, booted.running, {
+      classes,
+      intervalNs: task.intervalNs,
+      mode: task.mode,
+      separateLazy: task.separateLazy,
+      rng: new Random(task.seed, task.cpu),
+    });
     if (control.phase() === PHASE_RUNNING) throw new Error('latency cpu: measuring loop ended while running');
   });
   return { cpu: task.cpu, warnings: booted.warnings, clockSkewNs };

@@ -51,6 +51,7 @@ export function latencyRun(o: LatencyOptions): RunKind<CpuLatencyResult, Latency
       mode: o.mode,
       separateLazy: o.separateLazy,
       costRounds: o.costRounds,
+      seed: o.seed,
     }),
     main: async (run) => {
       const view = new LatencyView(run.mem);

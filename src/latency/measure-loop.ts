@@ -12,8 +12,18 @@
  * tick stopped when irq_work_needs_cpu() allows — NO_HZ). Every CPU has a turn per class slot
  * (five, on RT and non-RT alike), and the turns of all CPUs are spread evenly over the interval,
  * so two measurements rarely share an IPI.
+ *
+ * A class whose callback waits for the tick (LatencyClass.waitsForTick) is the exception: its next
+ * turn comes at a random moment, max(interval, tick) plus a seeded uniform draw over one tick
+ * after the previous turn. The gap is at least a tick, so the previous sample has run by then (a
+ * LAZY work waits for one tick at most) and the turn is not skipped; and the draw spans a whole
+ * tick, so the turn's phase against the tick is uniform and independent of the last sample — the
+ * distribution a LAZY work queued at a random moment has. On a fixed interval shorter than a tick,
+ * a turn could only succeed right after the tick that ran the previous sample, and every sample
+ * would wait almost a whole tick.
  */
 import type { CpuRuntime } from '../cpu/runtime.js';
+import type { Random } from '../util/random.js';
 import { tickPeriodNs } from '../kernel/config.js';
 import { classById, LATENCY_CLASSES, LAZY_GUARD_TICKS, WINDOW_TICKS, type LatencyClass } from './classes.js';
 import { classWork } from './pool.js';
@@ -26,6 +36,8 @@ export interface MeasurePlan {
   mode: TargetMode;
   /** Windows and lazy_list blockers on (see classes.ts); off, every class is queued at its turn. */
   separateLazy: boolean;
+  /** Seeded stream of this CPU for the random turns of tick-waiting classes. */
+  rng: Random;
 }
 
 /** Interrupt points passed between two looks at the clock while spinning. */
@@ -66,6 +78,8 @@ export function runMeasureLoop(rt: CpuRuntime, running: () => boolean, plan: Mea
   const remote = turns.map((c) => c.remote);
   const windows = turns.map((c) => c.window);
   const blockers = turns.map((c) => blockersOf(rt, c, target, previous));
+  const randomTurn = turns.map((c) => c.waitsForTick);
+  const randomGapNs = Math.max(plan.intervalNs, tickNs);
   const due = new Float64Array(m);
   const startNs = cpu.nowNs();
   for (let j = 0; j < m; j++) due[j] = startNs + ((j * nrCpus + rt.id) / (nrCpus * m)) * plan.intervalNs;
@@ -95,7 +109,8 @@ export function runMeasureLoop(rt: CpuRuntime, running: () => boolean, plan: Mea
           // The interrupt an IPI raises is taken right after the instruction that raised it.
           rt.interruptPoint();
         }
-        while (due[j]! <= now) due[j]! += plan.intervalNs;
+        if (randomTurn[j]) due[j] = now + randomGapNs + plan.rng.next() * tickNs;
+        else while (due[j]! <= now) due[j]! += plan.intervalNs;
       }
       if (due[j]! < nextDueNs) nextDueNs = due[j]!;
     }

@@ -28,6 +28,8 @@ export interface LatencyOptions {
    * path. false: all classes at once, which shows how they meet on lazy_list instead.
    */
   separateLazy: boolean;
+  /** Seed of the random queue moments of tick-waiting classes (measure-loop.ts). */
+  seed: number;
 }
 
 export const DEFAULT_INTERVAL_US = 200;
@@ -47,5 +49,6 @@ export function defaultLatencyOptions(): LatencyOptions {
     drainMs: 5000,
     stallMs: 10_000,
     separateLazy: true,
+    seed: 1,
   };
 }

@@ -14,6 +14,8 @@ export interface CpuLatencyTask extends CpuTaskBase {
   separateLazy: boolean;
   /** Rounds of queue-cost batches before measuring. */
   costRounds: number;
+  /** Seed of the random turns of tick-waiting classes (each CPU its own stream). */
+  seed: number;
 }
 
 export interface CpuLatencyResult {

@@ -9,6 +9,7 @@ import { CpuRuntime } from '../cpu/runtime.js';
 import { IRQ_WORK_LAZY } from '../kernel/flags.js';
 import { NO_HOOKS } from '../kernel/hooks.js';
 import { KernelMemory } from '../kernel/memory.js';
+import { Random } from '../util/random.js';
 import { findVariant } from '../variants/index.js';
 import { FUNC_FIRST_USER } from '../kernel/memory.js';
 
@@ -22,7 +23,7 @@ export interface LazyBehindResult {
 const FUNC_MEASURE = FUNC_FIRST_USER + 20;
 const FUNC_NOTHING = FUNC_FIRST_USER + 21;
 
-export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000): LazyBehindResult {
+export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000, seed = 1): LazyBehindResult {
   const mem = KernelMemory.create({ nrCpus: 1, nrWorks: 2, preemptRt: true, hz });
   const clock = monotonicClock();
   // The queue moment of the plain work: stamped at its successful claim (one CPU, one thread).
@@ -49,9 +50,16 @@ export function measureLazyBehind(variant = 'merged', samples = 100, hz = 1000):
   rt.k.registerFunc(FUNC_NOTHING, () => {});
   rt.boot();
 
+  // Each sample starts at a random moment within a tick after the previous one has finished: the
+  // previous LAZY work ran at a tick, and starting right after it would make every plain work
+  // behind a LAZY one wait almost a whole tick (its queue moment phase-locked to the tick).
+  const rng = new Random(seed, 0);
+  const tickNs = 1e9 / hz;
   const measure = (withLazy: boolean): number[] => {
     const out: number[] = [];
     for (let i = 0; i < samples; i++) {
+      const startAt = clock() + rng.next() * tickNs;
+      while (clock() < startAt) rt.interruptPoint();
       latencyNs = -1;
       if (withLazy) rt.k.irqWorkQueue(lazy);
       rt.k.irqWorkQueue(plain);
