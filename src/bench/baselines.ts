@@ -18,7 +18,7 @@ export interface HandoffMeasurement {
 }
 
 /** One-way hand-off between two workers of `machine` (which must have at least two threads). */
-export async function measureHandoff(machine: Machine, mechanism: HandoffMechanism, samples: number): Promise<HandoffMeasurement> {
+export async function measureHandoff(machine: Machine, mechanism: HandoffMechanism, samples: number, gapUs = 0): Promise<HandoffMeasurement> {
   const sab = handoffBuffer();
   const channel = mechanism === 'port' ? new MessageChannel() : undefined;
   const task = (role: HandoffTask['role']): HandoffTask => ({
@@ -27,6 +27,7 @@ export async function measureHandoff(machine: Machine, mechanism: HandoffMechani
     mechanism,
     sab,
     samples,
+    gapUs,
     ...(channel ? { port: role === 'receiver' ? channel.port2 : channel.port1 } : {}),
   });
   const receiverTask = task('receiver');

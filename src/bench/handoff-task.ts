@@ -10,6 +10,12 @@ export interface HandoffTask {
   mechanism: HandoffMechanism;
   sab: SharedArrayBuffer;
   samples: number;
+  /**
+   * How long the sender waits, once the receiver is ready, before it hands over (µs): 0 back to
+   * back; for a wake-up baseline, as long as the thing it is compared with has slept, since a
+   * thread that has slept longer is slower to wake.
+   */
+  gapUs: number;
   /** MessagePort mechanism: this side's end of the channel (transferred). */
   port?: MessagePort;
 }

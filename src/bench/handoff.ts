@@ -12,9 +12,11 @@
  *             the IPI (exchange), llist_del_all()s (exchange), reads next and the flags plainly
  *             and records; then clears PENDING and BUSY as irq_work_single() does. What the
  *             protocol itself costs between two cores, as opposed to the model's bookkeeping.
- *   notify    receiver blocks in Atomics.wait(SEQ); sender stores SEQ and Atomics.notify — a sample
- *           where the receiver was not asleep yet ("not-equal") is skipped, not recorded
- *   port      receiver idles in its event loop; sender postMessage()s the stamp on a MessagePort
+ *   notify    receiver blocks in Atomics.wait(SEQ); sender waits the task's gap, then stores SEQ and
+ *             Atomics.notify — a sample where the receiver was not asleep yet ("not-equal") is
+ *             skipped, not recorded
+ *   port      receiver idles in its event loop; sender waits the gap, then postMessage()s the
+ *             stamp on a MessagePort
  *
  * Shared buffer (words):
  *   line 0  SEQ, STAMP (float64 at 2-3)          sender writes
@@ -48,8 +50,6 @@ const SK_STAMP_F64 = (SK_NODE_LINE + 2) / 2; // float64 index (words 2-3 of the 
 /** The node's "pointer" in the head word (any non-zero value: there is only one node). */
 const SK_NODE = 1;
 const HISTOGRAM_WORD = 6 * WORDS_PER_LINE;
-/** Gap before a wake-up sample, so that the receiver has really gone to sleep. */
-const GAP_MS = 0.05;
 /** No baseline may take longer than this; a stuck partner fails the run instead of hanging it. */
 const DEADLINE_MS = 30_000;
 const LOOK_MS = 100;
@@ -193,9 +193,9 @@ export function runHandoff(task: HandoffTask): HandoffResult | Promise<HandoffRe
       spinUntil(i32, ACK, seq, deadline);
       continue;
     }
-    // The receiver says it is about to wait; the gap lets it get there.
+    // The receiver says it is about to wait; the gap lets it sleep as long as it should.
     if (task.mechanism === 'notify') spinUntil(i32, WAITING, seq, deadline);
-    Atomics.wait(i32, GAP_WORD, 0, GAP_MS);
+    if (task.gapUs > 0) Atomics.wait(i32, GAP_WORD, 0, task.gapUs / 1000);
     if (task.mechanism === 'notify') {
       f64[STAMP_F64] = clock();
       Atomics.store(i32, SEQ, seq);

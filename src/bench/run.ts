@@ -53,7 +53,10 @@ export interface BenchResult {
   handoff: {
     spin: HandoffMeasurement;
     skeleton: HandoffMeasurement;
+    /** notify → wait back to back: the receiver has only just gone to sleep. */
     notify: HandoffMeasurement;
+    /** notify → wait after the receiver slept the latency runs' interval, as an idle target does. */
+    notifyIdle: HandoffMeasurement;
     port: HandoffMeasurement;
     piscinaRun: LatencyHistogram;
   };
@@ -103,7 +106,9 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       spin: await measureHandoff(machine, 'spin', handoffSamples.spin),
       skeleton: await measureHandoff(machine, 'skeleton', handoffSamples.skeleton),
       notify: await measureHandoff(machine, 'notify', handoffSamples.notify),
-      port: await measureHandoff(machine, 'port', handoffSamples.port),
+      // Under the model's idle-mode conditions: the receiver sleeps as long between samples.
+      notifyIdle: await measureHandoff(machine, 'notify', handoffSamples.notify, latencyOptions.intervalUs),
+      port: await measureHandoff(machine, 'port', handoffSamples.port, latencyOptions.intervalUs),
       piscinaRun: await measurePiscinaRun(machine, handoffSamples.piscinaRun),
     };
   } finally {
