@@ -1,7 +1,9 @@
 /**
- * After a run: per-CPU figures from the counters, totals, and the accounting check
- * (every successful claim executed exactly once, in total and per work).
+ * After a run: per-CPU figures from the counters, totals, the accounting check (every successful
+ * claim executed exactly once, in total and per work) and the contract check's end-of-run half
+ * (every failed claim answered by a callback that read its data).
  */
+import { describeUnanswered, unansweredFailedClaims } from '../checks/contract.js';
 import { COUNTER_NAMES, Counter, W_CLAIMED, W_EXECUTED, type CounterName } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
 import type { Violation } from './task.js';
@@ -53,6 +55,16 @@ export function totalsOf(perCpu: readonly CpuStats[]): Totals {
     ticks: sum('ticks'),
     syncs: sum('syncs'),
   };
+}
+
+/**
+ * The contract check's end-of-run judgement (checks/contract.ts, rule 4): each work whose newest
+ * failed claim no callback answered. Only for a run that drained — nothing pending, every CPU
+ * home — so that no failed claim can still be waiting for its run; empty for a run without
+ * checks (no contract region).
+ */
+export function contractViolations(mem: KernelMemory): Violation[] {
+  return unansweredFailedClaims(mem).map((u) => ({ check: 'contract', cpu: -1, work: u.work, context: '-', message: describeUnanswered(u) }));
 }
 
 /** claimed == executed for every work; a mismatch names the work. */

@@ -7,6 +7,7 @@ import type { Kernel } from '../kernel/smpboot.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
 import { Counter, W_ARG } from '../kernel/layout.js';
 import { FUNC_FIRST_USER, FUNC_IRQ_WORK_WAKE } from '../kernel/memory.js';
+import { ContractView } from '../checks/contract-layout.js';
 
 /** Counts, nothing else. */
 export const FUNC_COUNT = FUNC_FIRST_USER;
@@ -29,22 +30,33 @@ export interface CallbackSink {
   sleptInAtomic(cpu: number, work: number, context: string): void;
 }
 
-/** Registers the workload callbacks on one CPU's kernel. */
+/**
+ * Registers the workload callbacks on one CPU's kernel. In runs with checks (the memory has the
+ * contract region) every callback first reads the data its callers wrote before queueing it
+ * (checks/contract-layout.ts), and a re-queue writes new data like any other caller.
+ */
 export function registerCallbacks(k: KernelBase, cpu: SimCpu, sink: CallbackSink): void {
+  const callerData = ContractView.find(k.mem);
   k.registerFunc(FUNC_COUNT, (_k, work) => {
+    callerData?.callbackReads(work, cpu.id);
     sink.ran(cpu.id, work, cpu.contextName());
   });
   k.registerFunc(FUNC_REQUEUE, (kk, work) => {
+    callerData?.callbackReads(work, cpu.id);
     sink.ran(cpu.id, work, cpu.contextName());
     // The queuer sets W_ARG before queueing; taking it with an exchange makes each request
     // re-queue once, so the chain ends when the workload stops. Re-queueing from the callback is
-    // what irq_work allows: PENDING is already clear, so the claim succeeds.
+    // what irq_work allows: PENDING is already clear, so the claim succeeds (unless another
+    // CPU's claim got in first — then that claim's run comes after this call and answers it).
     if (Atomics.exchange(kk.i32, kk.nodeWord(work, W_ARG), 0) !== 0) {
       kk.count(Counter.requeues);
+      callerData?.beforeQueue(work, cpu.id);
       (kk as Kernel).irqWorkQueue(work);
+      callerData?.afterQueue(work, cpu.id);
     }
   });
   k.registerFunc(FUNC_MAY_SLEEP, (_k, work) => {
+    callerData?.callbackReads(work, cpu.id);
     const context = cpu.contextName();
     sink.ran(cpu.id, work, context);
     // Only PREEMPT_RT turns spinlock_t into a sleeping lock; elsewhere this callback is fine anywhere.

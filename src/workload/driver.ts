@@ -14,8 +14,13 @@
  * Which works are freed is the owner's own record: only the owner frees, reuses and queues them.
  * In runs with checks the free is also published in the checks' shadow state, where the
  * use-after-free check of every CPU looks for it; runs without checks have no shadow region.
+ *
+ * In runs with checks every queue attempt, from every context, is also a caller publishing data
+ * (checks/contract-layout.ts): it writes the work's next data number, then calls the kernel, and
+ * the callback reads it — what the contract check holds irq_work_queue's "already pending" to.
  */
 import type { CpuRuntime } from '../cpu/runtime.js';
+import { ContractView } from '../checks/contract-layout.js';
 import { ShadowView } from '../checks/shadow-layout.js';
 import { W_ARG, W_FLAGS, W_IRQWAIT, W_NEXT } from '../kernel/layout.js';
 import { TraceEvent, type TraceRing } from '../race/trace.js';
@@ -31,6 +36,8 @@ type Op = (typeof OPS)[number];
 
 /** How many freed works wait before the oldest is reused (KASAN's quarantine, in miniature). */
 const QUARANTINE = 2;
+/** Share of irq_work_queue_on calls that name the caller's own CPU (queue_on's local path). */
+const QUEUE_ON_SELF = 1 / 16;
 
 export class WorkloadDriver {
   private readonly cumulative: number[];
@@ -45,6 +52,8 @@ export class WorkloadDriver {
   private readonly freed: Uint8Array;
   /** The checks' shadow state, when the run has checks: frees are published there. */
   private readonly shadow: ShadowView | undefined;
+  /** The callers' data words (runs with checks): each queue attempt writes one first. */
+  private readonly callerData: ContractView | undefined;
   /** The work this CPU is syncing in order to free it: its owner must not queue it meanwhile
    *  (not even from an NMI that hits inside the sync), or the free would be the owner's own bug. */
   private dying = 0;
@@ -71,6 +80,7 @@ export class WorkloadDriver {
     this.nrCpus = rt.mem.cfg.nrCpus;
     this.freed = new Uint8Array(rt.mem.layout.nrNodes);
     this.shadow = ShadowView.find(rt.mem);
+    this.callerData = ContractView.find(rt.mem);
   }
 
   private pick(): Op {
@@ -93,6 +103,16 @@ export class WorkloadDriver {
     return w.work;
   }
 
+  /**
+   * A hardirq handler of the workload that queues a work, on whatever the CPU is doing: the timer
+   * that ends the task's sleep fires on the idle CPU, often with its tick stopped, as a device
+   * interrupt of an idle machine does (and then a LAZY work must raise: nothing else would run it).
+   */
+  hardirq(): void {
+    const w = this.anyWork();
+    if (w) this.rt.inHardirq(() => this.queueHere(w));
+  }
+
   /** An NMI handler that queues a work, as perf does (used by chaos). */
   nmi(): void {
     const w = this.anyWork();
@@ -104,7 +124,9 @@ export class WorkloadDriver {
   /** irq_work_queue() on this CPU, in whatever context we are in now. */
   private queueHere(work: number): void {
     this.trace?.record(TraceEvent.queue, work);
+    this.callerData?.beforeQueue(work, this.rt.id);
     this.rt.k.irqWorkQueue(work);
+    this.callerData?.afterQueue(work, this.rt.id);
   }
 
   /** One operation. */
@@ -133,12 +155,15 @@ export class WorkloadDriver {
         if (!w) break;
         let target = this.rng.below(this.nrCpus - 1);
         if (target >= rt.id) target++;
-        if (this.nrCpus === 1) target = rt.id;
+        // A caller may name its own CPU too: now and then, so that queue_on's local path runs.
+        if (this.nrCpus === 1 || this.rng.chance(QUEUE_ON_SELF)) target = rt.id;
         if (this.hotplug) cpusReadLock(rt, this.hotplug);
         // A caller of irq_work_queue_on must keep the target online (the kernel warns otherwise).
         if (this.hotplug === null || !rt.cpu.cpuIsOffline(target)) {
           trace?.record(TraceEvent.queueOn, w, target);
+          this.callerData?.beforeQueue(w, rt.id);
           k.irqWorkQueueOn(w, target);
+          this.callerData?.afterQueue(w, rt.id);
         }
         if (this.hotplug) cpusReadUnlock(rt, this.hotplug);
         break;
