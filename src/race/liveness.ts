@@ -9,6 +9,9 @@
  * sleeps until someone sends one, so a work on its list then is stranded (lost IPI); we only wait
  * `idlePendingMs` to let a sender that is between its list add and its IPI finish.
  * Reported with a state dump, like the kernel's csd-lock and soft-lockup detectors.
+ *
+ * Each scan also looks for hung tasks (race/hung-task.ts): a task asleep in irq_work_sync that
+ * nothing will wake, when the run records what its tasks wait for.
  */
 import { IRQ_WORK_BUSY, IRQ_WORK_PENDING } from '../kernel/flags.js';
 import {
@@ -22,6 +25,7 @@ import {
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
 import { S_INFLIGHT, S_OWNER_TAG, ShadowView } from '../checks/shadow-layout.js';
+import { DEFAULT_HUNG_TASK, HungTaskScanner, type HungTaskLimits } from './hung-task.js';
 
 export interface LivenessLimits {
   /** Ticks of the target CPU a work may stay pending on its list. */
@@ -30,9 +34,11 @@ export interface LivenessLimits {
   idlePendingMs: number;
   /** Scans in a row that must see a work BUSY with nothing running it. */
   stuckBusyScans: number;
+  /** Hung tasks (DEFAULT_HUNG_TASK when not given). */
+  hungTask?: HungTaskLimits;
 }
 
-export const DEFAULT_LIVENESS: LivenessLimits = { pendingTicks: 200, idlePendingMs: 300, stuckBusyScans: 3 };
+export const DEFAULT_LIVENESS: LivenessLimits = { pendingTicks: 200, idlePendingMs: 300, stuckBusyScans: 3, hungTask: DEFAULT_HUNG_TASK };
 
 interface Seen {
   claim: number;
@@ -46,18 +52,22 @@ export interface LivenessFinding {
   cpu: number;
   work: number;
   message: string;
+  /** A hung task on `cpu` (its history is that CPU's trace), not a stuck work. */
+  hungTask?: true;
 }
 
 export class LivenessScanner {
   private readonly seen = new Map<number, Seen>();
   private readonly reported = new Set<number>();
   private readonly shadow: ShadowView;
+  private readonly hungTasks: HungTaskScanner | undefined;
 
   constructor(
     private readonly mem: KernelMemory,
     private readonly limits: LivenessLimits = DEFAULT_LIVENESS,
   ) {
     this.shadow = new ShadowView(mem);
+    this.hungTasks = HungTaskScanner.find(mem, this.shadow, limits.hungTask ?? DEFAULT_HUNG_TASK);
   }
 
   /** One scan over every work; returns new findings (each work is reported once). */
@@ -104,6 +114,9 @@ export class LivenessScanner {
           out.push(this.finding(w, -1, `work ${w} stays BUSY with no execution in flight: irq_work_sync on it never returns`));
         }
       } else s.busyScans = 0;
+    }
+    if (this.hungTasks) {
+      for (const f of this.hungTasks.scan(nowMs)) out.push({ cpu: f.cpu, work: f.work, message: f.message, hungTask: true });
     }
     return out;
   }
