@@ -1,7 +1,9 @@
 /**
  * CPU hotplug (src/workload/hotplug.ts, smpboot park/unpark, smpcfd_dying_cpu): no work queued to
  * a CPU going offline is lost — it is run by the dying step, or (RT lazy work behind a parked
- * irq_workd) reported as `stranded` and run when the CPU returns.
+ * irq_workd) reported as `stranded` and run when the CPU returns. Non-lazy work the dying step
+ * leaves behind (no flush of call_single_queue: the `no-dying-flush` mutant) is an `offline`
+ * finding; what the kernel leaves too (an NMI's work queued during the dying step) is not.
  *
  * Deterministic steps in the single-thread harness first, then hotplug runs on one 4-CPU machine
  * (bounded budgets, no assertion on a timing value).
@@ -12,6 +14,7 @@ import { TASK_PARKED, TASK_RUNNING } from '../src/kernel/cpu.js';
 import { IRQ_WORK_HARD_IRQ, IRQ_WORK_LAZY } from '../src/kernel/flags.js';
 import { CPU_IRQWORKD_STATE, CPU_ONLINE, IPI_IRQ_WORK } from '../src/kernel/layout.js';
 import { Machine } from '../src/machine/machine.js';
+import { FUNC_REQUEUE } from '../src/workload/callbacks.js';
 import { runStress, type RunResult } from '../src/stress/kind.js';
 import { defaultRunOptions, type RaceOptions, type RunOptions } from '../src/stress/options.js';
 import type { Violation } from '../src/stress/task.js';
@@ -166,8 +169,16 @@ describe('hotplug steps (single-thread harness)', () => {
 
     function driver(h: Harness, cpu: number) {
       const stranded: Array<{ work: number; message: string }> = [];
-      const d = new HotplugDriver(h.cpu(cpu), new Random(7, cpu), AT_ONCE, (work, message) => stranded.push({ work, message }), () => true);
-      return { d, stranded };
+      const offline: Array<{ work: number; message: string }> = [];
+      const d = new HotplugDriver(
+        h.cpu(cpu),
+        new Random(7, cpu),
+        AT_ONCE,
+        (work, message) => stranded.push({ work, message }),
+        (work, message) => offline.push({ work, message }),
+        () => true,
+      );
+      return { d, stranded, offline };
     }
 
     it('RT: reports the lazy work left behind the parked irq_workd as stranded, comes back, and then runs it', () => {
@@ -187,6 +198,100 @@ describe('hotplug steps (single-thread harness)', () => {
       expect(word(h, 1, CPU_IRQWORKD_STATE)).toBe(TASK_RUNNING);
       h.cpu(1).preemptionPoint();
       expect(h.ranOn(lazy)).toEqual([{ cpu: 1, work: lazy, context: 'irq_workd' }]);
+    });
+
+    it('non-RT merged: the dying step runs what other CPUs queued and the raised list; no offline finding', () => {
+      const h = new Harness({ cpus: 3, preemptRt: false });
+      const a = h.newWork();
+      const b = h.newWork();
+      const raised = h.newWork();
+      h.k(0).irqWorkQueueOn(a, 1);
+      h.k(2).irqWorkQueueOn(b, 1);
+      h.k(1).irqWorkQueue(raised); // self-IPI latched, never taken before the CPU goes down
+      const { d, stranded, offline } = driver(h, 1);
+      d.maybeCycle();
+      expect(offline).toEqual([]);
+      expect(stranded).toEqual([]);
+      for (const w of [a, b, raised]) expect(h.ranOn(w)).toEqual([{ cpu: 1, work: w, context: 'hardirq' }]);
+      expect(h.warnings).toEqual([]);
+    });
+
+    it('no-dying-flush (non-RT): the works other CPUs queued stay on call_single_queue; the finding names them and the list', () => {
+      const h = new Harness({ cpus: 3, preemptRt: false, variant: 'no-dying-flush' });
+      const a = h.newWork();
+      const b = h.newWork();
+      const raised = h.newWork();
+      h.k(0).irqWorkQueueOn(a, 1);
+      h.k(2).irqWorkQueueOn(b, 1);
+      h.k(1).irqWorkQueue(raised);
+      const { d, stranded, offline } = driver(h, 1);
+      d.maybeCycle();
+      expect(stranded).toEqual([]);
+      // One finding for the list, on its first node (the newest: llist adds in front).
+      expect(offline).toHaveLength(1);
+      expect(offline[0]!.work).toBe(b);
+      expect(offline[0]!.message).toContain(`cpu1 goes offline leaving work ${b}, ${a} on its call_single_queue`);
+      expect(offline[0]!.message).toContain(`call_single_queue after the dying step: [${b}, ${a}]`);
+      expect(offline[0]!.message).not.toContain('raised_list');
+      // irq_work_run still ran the raised list; the queued works waited, offline, for the return.
+      expect(h.ranOn(raised)).toEqual([{ cpu: 1, work: raised, context: 'hardirq' }]);
+      expect(h.ranOn(a)).toEqual([]);
+      expect(h.ranOn(b)).toEqual([]);
+      // Back online, its latched call-single IPI runs them.
+      h.cpu(1).takeInterrupts();
+      expect(h.ranOn(a)).toEqual([{ cpu: 1, work: a, context: 'hardirq' }]);
+      expect(h.ranOn(b)).toEqual([{ cpu: 1, work: b, context: 'hardirq' }]);
+    });
+
+    it('no-dying-flush (RT): a HARD_IRQ work and the wakeup work left on call_single_queue are named; the lazy work is only stranded', () => {
+      const h = new Harness({ cpus: 2, preemptRt: true, variant: 'no-dying-flush' });
+      const hard = h.newWork({ flags: IRQ_WORK_HARD_IRQ });
+      const plain = h.newWork(); // RT: the remote lazy_list, and the wakeup work on call_single_queue
+      h.k(0).irqWorkQueueOn(plain, 1);
+      h.k(0).irqWorkQueueOn(hard, 1);
+      const wakeup = h.mem.wakeupWork(1);
+      const { d, stranded, offline } = driver(h, 1);
+      d.maybeCycle();
+      expect(stranded.map((x) => x.work)).toEqual([plain]);
+      expect(offline).toHaveLength(1);
+      expect(offline[0]!.work).toBe(hard);
+      expect(offline[0]!.message).toContain(`leaving work ${hard}, ${wakeup} on its call_single_queue`);
+    });
+
+    it('RT merged: lazy work is only stranded (informational), never an offline finding', () => {
+      const h = new Harness({ cpus: 2, preemptRt: true });
+      const lazy = h.newWork({ flags: IRQ_WORK_LAZY });
+      const remote = h.newWork(); // non-hard: the lazy_list on RT
+      const hard = h.newWork({ flags: IRQ_WORK_HARD_IRQ });
+      h.k(1).irqWorkQueue(lazy);
+      h.k(0).irqWorkQueueOn(remote, 1);
+      h.k(0).irqWorkQueueOn(hard, 1);
+      const { d, stranded, offline } = driver(h, 1);
+      d.maybeCycle();
+      expect(offline).toEqual([]);
+      expect(stranded).toHaveLength(1);
+      expect(h.listNodes(1, 'lazy').sort()).toEqual([lazy, remote].sort());
+      expect(h.ranOn(hard)).toEqual([{ cpu: 1, work: hard, context: 'hardirq' }]);
+    });
+
+    it('work queued on the raised_list during the dying step (an NMI, a re-queueing callback) is left, as by the kernel, and not reported', () => {
+      const h = new Harness({ cpus: 2, preemptRt: false });
+      const requeue = h.newWork({ func: FUNC_REQUEUE, arg: 1 }); // re-queues itself once
+      const late = h.newWork();
+      h.k(1).irqWorkQueue(requeue);
+      // The first run of a list on cpu1 is the dying step's irq_work_run of the raised_list: an
+      // NMI hits right after it took the list (perf queueing a work on a CPU going down).
+      h.at(1, 'irq_work_run_list:after-del-all', () => h.cpu(1).inNmi(() => h.k(1).irqWorkQueue(late)));
+      const { d, offline } = driver(h, 1);
+      d.maybeCycle();
+      expect(offline).toEqual([]);
+      expect(h.ranOn(requeue)).toEqual([{ cpu: 1, work: requeue, context: 'hardirq' }]);
+      expect(h.ranOn(late)).toEqual([]);
+      expect(h.listNodes(1, 'raised').sort()).toEqual([requeue, late].sort());
+      // Their self-IPI is latched: back online, the CPU runs them.
+      h.cpu(1).takeInterrupts();
+      expect(h.ranOn(late)).toHaveLength(1);
+      expect(h.ranOn(requeue)).toHaveLength(2);
     });
 
     it('RT: an empty lazy_list is not reported; non-RT: nothing is ever stranded, the dying step runs the lazy work', () => {

@@ -6,6 +6,7 @@
  */
 import { ALL_CHECKS } from '../../checks/index.js';
 import type { KernelClass } from '../../kernel/smpboot.js';
+import type { HotplugOptions } from '../../workload/hotplug.js';
 import { defineVariant, type Variant } from '../variant.js';
 
 /**
@@ -23,22 +24,36 @@ export const CHECK_NAMES = [
   'sync',
   'use-after-free',
   'rcu',
+  'contract',
   'liveness',
   'accounting',
   'kernel-warning',
+  'offline',
 ] as const;
 
 export type CheckName = (typeof CHECK_NAMES)[number];
 
+/**
+ * Run settings a mutant needs to be found at all, applied by the self-test over the command's
+ * own: a mutant that breaks a step of CPU hotplug breaks nothing in a run without hotplug.
+ */
+export interface MutantRun {
+  /** CPU hotplug on, at this schedule. */
+  readonly hotplug?: HotplugOptions;
+}
+
 export interface Mutant extends Variant {
   /** The check meant to catch this mutant (the README's mutant table says why). */
   readonly expectedCheck: CheckName;
+  /** Settings its self-test run needs (none: the command's settings as they are). */
+  readonly run?: MutantRun;
 }
 
 export interface MutantSpec {
   name: string;
   description: string;
   expectedCheck: CheckName;
+  run?: MutantRun;
   kernel: KernelClass;
 }
 
@@ -46,6 +61,6 @@ export function defineMutant(spec: MutantSpec): Mutant {
   if (!ALL_CHECKS.some((c) => c.name === spec.expectedCheck)) {
     throw new Error(`mutant ${spec.name}: expectedCheck ${JSON.stringify(spec.expectedCheck)} is not a check of src/checks/index.ts`);
   }
-  const { expectedCheck, ...variant } = spec;
-  return Object.freeze({ ...defineVariant(variant), expectedCheck });
+  const { expectedCheck, run, ...variant } = spec;
+  return Object.freeze({ ...defineVariant(variant), expectedCheck, ...(run ? { run: Object.freeze({ ...run }) } : {}) });
 }
