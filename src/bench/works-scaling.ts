@@ -15,7 +15,7 @@
 import { Machine } from '../machine/machine.js';
 import { runStress } from '../stress/kind.js';
 import { defaultRunOptions } from '../stress/options.js';
-import { PRESETS } from '../workload/spec.js';
+import { PRESETS, type WorkloadSpec } from '../workload/spec.js';
 
 /**
  * Workload of the works/s scaling: `local` — every CPU queues on itself (task and hardirq context)
@@ -60,48 +60,139 @@ export interface WorksPoint {
   problems: string[];
 }
 
-/** Executed works/s with `cpus` CPUs, RT and non-RT (one machine, warm-up then the measured runs, each). */
-export async function measureWorks(cpus: number, durationMs: number, warmup: WarmupPlan): Promise<WorksPoint> {
-  const point: WorksPoint = { cpus, rt: null, nort: null, problems: [] };
+/** What one run gives the warm-up: its figure, and whatever else the caller keeps of it. */
+export interface RunSample {
+  /** Executed works/s of the run. */
+  worksPerSec: number;
+}
+
+export interface SteadyState<S extends RunSample> {
+  figure: ConfigFigure;
+  /** The measured runs' samples, in the order they ran. */
+  measured: S[];
+}
+
+/**
+ * The JMH-style measurement of one configuration (the file's comment says why): warm-up runs of
+ * `warmup.runMs` until `settledRuns` in a row bring no new best by NEW_BEST (or `maxMs` passed),
+ * then MEASURED_RUNS runs of `durationMs`; the figure is their median. A run that throws ends it.
+ */
+export async function measureSteadyState<S extends RunSample>(
+  run: (ms: number) => Promise<S>,
+  durationMs: number,
+  warmup: WarmupPlan,
+): Promise<SteadyState<S>> {
+  const startedMs = Date.now();
+  const cold = (await run(warmup.runMs)).worksPerSec;
+  let best = cold;
+  let runs = 1;
+  let sinceBest = 0;
+  while (sinceBest < warmup.settledRuns && Date.now() - startedMs < warmup.maxMs) {
+    const figure = (await run(warmup.runMs)).worksPerSec;
+    runs++;
+    if (figure > best * NEW_BEST) sinceBest = 0;
+    else sinceBest++;
+    best = Math.max(best, figure);
+  }
+  const warmupMs = Date.now() - startedMs;
+  const measured: S[] = [];
+  for (let i = 0; i < MEASURED_RUNS; i++) measured.push(await run(durationMs));
+  const measuredWorksPerSec = measured.map((m) => m.worksPerSec);
+  return {
+    figure: {
+      worksPerSec: median(measuredWorksPerSec),
+      measuredWorksPerSec,
+      coldWorksPerSec: cold,
+      warmupRuns: runs,
+      warmupMs,
+      warmupCapped: sinceBest < warmup.settledRuns,
+    },
+    measured,
+  };
+}
+
+/** The middle value (the upper middle of an even count). */
+export function median(values: readonly number[]): number {
+  return [...values].sort((a, b) => a - b)[values.length >> 1]!;
+}
+
+/** One stress run as the warm-up sees it. */
+export interface StressSample extends RunSample {
+  /** CPU time of the whole process during the run / its wall time: how many cores the run had. */
+  coresUsed: number;
+}
+
+export interface StressConfigsOptions {
+  /**
+   * Warm both configurations up once, figures dropped, before measuring either. With many CPUs
+   * on few cores the JIT ramp is slow and flat for a while (each worker tiers up on its own), so
+   * the first configuration's warm-up can settle on a cold plateau while the second one's goes on
+   * to finish the compiles both share — the first figure is then cold, the second warm. The
+   * figures' warm-up runs and time include this pass; their cold figure is its first run.
+   */
+  warmBothFirst?: boolean;
+}
+
+/**
+ * Executed works/s of the stress machine with `cpus` CPUs and `workload`, RT then non-RT, each
+ * measured in the steady state (measureSteadyState) on one machine whose CPU threads run at the
+ * lowest OS priority; `figureOf` turns each configuration's measurement into its figure. A run
+ * that fails (accounting, crash) ends its configuration's pass with a line in `problems` (one per
+ * configuration); a configuration whose measuring pass failed has no figure.
+ */
+export async function measureStressConfigs<F>(
+  cpus: number,
+  workload: WorkloadSpec,
+  durationMs: number,
+  warmup: WarmupPlan,
+  figureOf: (s: SteadyState<StressSample>) => F,
+  options: StressConfigsOptions = {},
+): Promise<{ rt: F | null; nort: F | null; problems: string[] }> {
+  const out: { rt: F | null; nort: F | null; problems: string[] } = { rt: null, nort: null, problems: [] };
   const machine = Machine.start(cpus, { lowPriority: true });
+  const pre: Partial<Record<'rt' | 'nort', { cold: number; runs: number; ms: number }>> = {};
   try {
-    for (const preemptRt of [true, false]) {
-      const config = preemptRt ? 'rt' : 'nort';
-      const run = async (ms: number): Promise<number> => {
-        const r = await runStress(machine, { ...defaultRunOptions(), cpus, preemptRt, workload: PRESETS[WORKS_WORKLOAD]!, durationMs: ms, seed: 1 });
-        if (!r.ok) throw new Error(`${r.violations.length} violation(s), first: ${r.violations[0]?.message ?? 'the run did not drain'}`);
-        return r.executedPerSec;
-      };
-      try {
-        const startedMs = Date.now();
-        const cold = await run(warmup.runMs);
-        let best = cold;
-        let runs = 1;
-        let sinceBest = 0;
-        while (sinceBest < warmup.settledRuns && Date.now() - startedMs < warmup.maxMs) {
-          const figure = await run(warmup.runMs);
-          runs++;
-          if (figure > best * NEW_BEST) sinceBest = 0;
-          else sinceBest++;
-          best = Math.max(best, figure);
-        }
-        const warmupMs = Date.now() - startedMs;
-        const measured: number[] = [];
-        for (let i = 0; i < MEASURED_RUNS; i++) measured.push(await run(durationMs));
-        point[config] = {
-          worksPerSec: [...measured].sort((a, b) => a - b)[MEASURED_RUNS >> 1]!,
-          measuredWorksPerSec: measured,
-          coldWorksPerSec: cold,
-          warmupRuns: runs,
-          warmupMs,
-          warmupCapped: sinceBest < warmup.settledRuns,
+    for (const pass of options.warmBothFirst ? ['warm', 'measure'] : ['measure']) {
+      for (const preemptRt of [true, false]) {
+        const config = preemptRt ? 'rt' : 'nort';
+        const run = async (ms: number): Promise<StressSample> => {
+          const cpu0 = process.cpuUsage();
+          const t0 = performance.now();
+          const r = await runStress(machine, { ...defaultRunOptions(), cpus, preemptRt, workload, durationMs: ms, seed: 1 });
+          const wallMs = performance.now() - t0;
+          const cpu = process.cpuUsage(cpu0);
+          if (!r.ok) throw new Error(`${r.violations.length} violation(s), first: ${r.violations[0]?.message ?? 'the run did not drain'}`);
+          // The whole call (start barrier, drain, collect too): close to the run for runs of 0.2 s and more.
+          return { worksPerSec: r.executedPerSec, coresUsed: (cpu.user + cpu.system) / 1000 / wallMs };
         };
-      } catch (e) {
-        point.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
+        try {
+          if (pass === 'warm') {
+            // Its "measured" runs are short warm-up runs too.
+            const startedMs = Date.now();
+            const f = (await measureSteadyState(run, warmup.runMs, warmup)).figure;
+            pre[config] = { cold: f.coldWorksPerSec, runs: f.warmupRuns + f.measuredWorksPerSec.length, ms: Date.now() - startedMs };
+            continue;
+          }
+          const s = await measureSteadyState(run, durationMs, warmup);
+          const first = pre[config];
+          if (first) {
+            s.figure.coldWorksPerSec = first.cold;
+            s.figure.warmupRuns += first.runs;
+            s.figure.warmupMs += first.ms;
+          }
+          out[config] = figureOf(s);
+        } catch (e) {
+          if (!out.problems.some((p) => p.startsWith(`${config}:`))) out.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
+        }
       }
     }
   } finally {
     await machine.close().catch(() => {});
   }
-  return point;
+  return out;
+}
+
+/** Executed works/s with `cpus` CPUs, RT and non-RT (one machine, warm-up then the measured runs, each). */
+export async function measureWorks(cpus: number, durationMs: number, warmup: WarmupPlan): Promise<WorksPoint> {
+  return { cpus, ...(await measureStressConfigs(cpus, PRESETS[WORKS_WORKLOAD]!, durationMs, warmup, (s) => s.figure)) };
 }
