@@ -46,10 +46,13 @@ describe('worker bundle', () => {
     for (const entry of workerEntries) {
       const w = workerFile(entry);
       expect(w.loader, entry).toBe('bundle');
+      // piscina loads the bundle's loader, which loads the bundle (util/worker-loader.ts).
       expect(w.filename, entry).toMatch(/\.cjs$/);
-      // Scope-hoisted: the model is inside the file, only packages (piscina …) are required.
-      const text = readFileSync(w.filename, 'utf8');
-      expect(text, entry).not.toMatch(/require\(["']\.\.?\//);
+      expect(w.workerData?.bundle, entry).toMatch(/\.cjs$/);
+      // Scope-hoisted: the model is inside the files, only packages (piscina …) are required.
+      for (const file of [w.filename, w.workerData!.bundle]) {
+        expect(readFileSync(file, 'utf8'), file).not.toMatch(/require\(["']\.\.?\//);
+      }
     }
   });
 });
