@@ -83,6 +83,7 @@ export function runProgram(booted: BootedCpu, body: () => void): number {
   try {
     if (control.aborted()) throw new RunAborted();
     body();
+    control.leaveRunning(rt.id);
     // Quiesce: no more operations; keep taking interrupts (and ticks) until the lists drain.
     while (control.phase() === PHASE_QUIESCE) rt.idle(() => control.phase() !== PHASE_QUIESCE);
   } catch (e) {

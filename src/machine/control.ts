@@ -9,7 +9,10 @@
  *       │ (spare)                                                                       │
  *       │ RUN_START   float64 at words 4-5: when RUNNING began, ns on the shared clock     │
  *       │                                                 main writes before RUNNING     │
- *  +16  └──────────────────────────────────────────────────────────────────────────────┘
+ *  +16  ├──────────────────────────────────────────────────────────────────────────────┤
+ *       │ LEFT[cpu]   1 once the CPU's program has left RUNNING: it claims nothing more of  │
+ *       │             its own accord         the CPU writes, main reads (one word per CPU) │
+ *       └──────────────────────────────────────────────────────────────────────────────┘
  *
  * Phases: INIT → RUNNING (the barrier passed) → QUIESCE (the run kind stops producing; CPUs
  * keep taking interrupts and ticks until the machine is quiet) → STOP. ABORT at any time ends
@@ -36,8 +39,10 @@ const RUN_START_F64 = 4;
 export const MACHINE_KICK = 8;
 if (MACHINE_KICK & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK | IPI_RESCHEDULE)) throw new Error('MACHINE_KICK overlaps a kernel IPI');
 
-export function machineRegion(): ExtraRegion {
-  return { name: MACHINE_REGION, words: WORDS_PER_LINE };
+const LEFT = WORDS_PER_LINE;
+
+export function machineRegion(nrCpus: number): ExtraRegion {
+  return { name: MACHINE_REGION, words: LEFT + nrCpus };
 }
 
 /** The machine's words, from the main thread or a CPU worker. */
@@ -56,10 +61,25 @@ export class MachineControl implements RunControl {
     this.phaseWord = region.base + PHASE;
     this.barrierWord = region.base + BARRIER;
     this.findingsWord = region.base + FINDINGS;
+    this.leftBase = region.base + LEFT;
     this.runStartIndex = (region.base + RUN_START_F64) / 2;
   }
 
   private readonly runStartIndex: number;
+  private readonly leftBase: number;
+
+  /**
+   * CPU: its program has left RUNNING and will queue nothing more itself (callbacks and
+   * interrupts still run). Until every CPU has said so, a quiet moment proves nothing: a CPU the
+   * OS descheduled between its look at the phase and its next claim could still claim.
+   */
+  leaveRunning(cpu: number): void {
+    Atomics.store(this.i32, this.leftBase + cpu, 1);
+  }
+
+  hasLeftRunning(cpu: number): boolean {
+    return Atomics.load(this.i32, this.leftBase + cpu) !== 0;
+  }
 
   phase(): number {
     return Atomics.load(this.i32, this.phaseWord);
