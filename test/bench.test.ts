@@ -24,6 +24,12 @@ interface BenchDoc {
   remote: Record<string, { count: number; p50: number }>;
   works: Array<{ cpus: number; rt: WorksFigure | null; nort: WorksFigure | null; problems: string[] }>;
   latency: Record<string, { classes: Record<string, unknown> }>;
+  startup: {
+    cpus64Ms: number | null;
+    cpus256Ms: number | null;
+    rssPerCpuMb: number;
+    points: Array<{ cpus: number; readyMs: number; cpuMs: number; rssPerCpuMb: number; codeCache: Record<string, number> }>;
+  };
 }
 
 // One `irqwork bench --quick` for the whole file: it starts its own workers, as a user's run does.
@@ -66,7 +72,7 @@ describe('irqwork bench --quick', () => {
     // --quick measures 1, 2 and 4 CPUs only: no 64-CPU point to compare.
     expect(doc.ratios.works64vs2).toBeNull();
     expect(doc.queueCost.claimOkNs).toBeGreaterThan(0);
-    expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'skeletonOneWay', 'notifyWaitOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
+    expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'skeletonOneWay', 'notifyWaitOneWay', 'notifyWaitIdleOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
     for (const h of Object.values(doc.handoff)) expect(h.count).toBeGreaterThan(0);
     expect(doc.remote.busy!.count).toBeGreaterThan(0);
     expect(doc.remote.idle!.count).toBeGreaterThan(0);
@@ -87,9 +93,20 @@ describe('irqwork bench --quick', () => {
     expect(Object.keys(doc.latency)).toEqual(['rtBusy', 'rtIdle', 'nortBusy', 'nortIdle']);
   });
 
+  it('has the start-up figures: 64 CPUs only with --quick', () => {
+    expect(doc.startup.points.map((p) => p.cpus)).toEqual([64]);
+    expect(doc.startup.cpus64Ms).toBe(doc.startup.points[0]!.readyMs);
+    expect(doc.startup.cpus64Ms).toBeGreaterThan(0);
+    expect(doc.startup.cpus256Ms).toBeNull();
+    expect(doc.startup.rssPerCpuMb).toBe(doc.startup.points[0]!.rssPerCpuMb);
+    expect(doc.startup.points[0]!.cpuMs).toBeGreaterThan(0);
+    // A 1-CPU machine ran before and left the bundle's code cache: every worker of the point used it.
+    expect(doc.startup.points[0]!.codeCache).toEqual({ accepted: 64, rejected: 0, absent: 0 });
+  });
+
   it('writes the picture', () => {
     const svg = readFileSync(svgFile, 'utf8');
     expect(svg.startsWith('<svg')).toBe(true);
-    expect(svg.match(/<polyline /g)).toHaveLength(7);
+    expect(svg.match(/<polyline /g)).toHaveLength(8);
   });
 });

@@ -6,8 +6,13 @@
  *   (b) remote hard latency to a busy and to an idle CPU, against raw hand-offs between two of the
  *       same worker threads: busy-spin, the irq_work skeleton (the protocol's bare atomics),
  *       notify→wait, postMessage, piscina.run()
- *   (c) executed works/s of the stress machine for 1 … 64 CPUs, RT and non-RT
+ *   (c) tick-bound works/s: the stress machine with the `local` workload (mostly waiting for
+ *       ticks) at 1, 2 and 64 CPUs, RT and non-RT
  *   (d) RT / non-RT latency per class
+ *   (e) start-up: time until a machine of 64 / 256 CPUs is ready to run, memory per CPU
+ *       (measured first, before any other part has started and closed its machines)
+ *   (f) CPU-bound throughput: the `cpu-bound` workload at 1, 2 and 64 CPUs against the skeleton
+ *       throughput baseline (the protocol's bare atomic steps on 1 and 2 threads)
  *
  * Latency runs use 2 CPUs: "to a busy CPU" needs each spinner on its own core, and the baselines
  * are two-thread hand-offs too.
@@ -21,6 +26,15 @@ import { defaultLatencyOptions, type LatencyOptions } from '../latency/options.j
 import { mergeAll, type LatencyRun, type QueueCost } from '../latency/result.js';
 import type { WorkerLoader } from '../util/worker-bundle.js';
 import { measureWorks, WORKS_WORKLOAD, type WarmupPlan, type WorksPoint } from './works-scaling.js';
+import { measureStartup, type StartupFigures } from './startup.js';
+import {
+  measureCpuBound,
+  measureSkeletonThroughput,
+  throughputFigures,
+  type CpuBoundPoint,
+  type SkeletonThroughput,
+  type ThroughputFigures,
+} from './throughput.js';
 
 export const LATENCY_CPUS = 2;
 
@@ -44,6 +58,8 @@ export interface BenchSettings {
   worksWarmup: WarmupPlan;
   worksPoints: number[];
   workerLoader: WorkerLoader;
+  /** CPU counts of the start-up figures (e). */
+  startupPoints: number[];
 }
 
 export interface BenchResult {
@@ -61,10 +77,23 @@ export interface BenchResult {
     piscinaRun: LatencyHistogram;
   };
   works: WorksPoint[];
+  startup: StartupFigures;
+  throughput: {
+    cpuBound: CpuBoundPoint[];
+    skeleton: SkeletonThroughput | null;
+    skeletonOneThread: SkeletonThroughput | null;
+    figures: ThroughputFigures;
+  };
+  /** What makes a figure untrustworthy: failed runs, scaling ratios above the core count. */
+  problems: string[];
 }
 
-const FULL_POINTS = [1, 2, 4, 8, 16, 32, 64];
-const QUICK_POINTS = [1, 2, 4];
+/** CPU counts of (c) and (f): the ratios need 1, 2 and 64. */
+const FULL_POINTS = [1, 2, 64];
+const QUICK_POINTS = [1, 2];
+/** Start-up (e): 64 and 256; --quick only 16, so that it stays a few seconds. */
+const STARTUP_POINTS = [64, 256];
+const QUICK_STARTUP_POINTS = [16];
 
 export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const { quick, progress } = opts;
@@ -72,16 +101,21 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const latencyOptions: LatencyOptions = {
     ...defaultLatencyOptions(),
     cpus: LATENCY_CPUS,
-    durationMs: quick ? 400 : 2000,
+    durationMs: quick ? 400 : 1500,
     warmupMs: quick ? 100 : 200,
-    costRounds: quick ? 30 : 200,
+    costRounds: quick ? 30 : 150,
   };
   const handoffSamples = quick
     ? { spin: 2000, skeleton: 2000, notify: 300, port: 300, piscinaRun: 200 }
-    : { spin: 20_000, skeleton: 20_000, notify: 3000, port: 3000, piscinaRun: 2000 };
+    : { spin: 10_000, skeleton: 10_000, notify: 1500, port: 1500, piscinaRun: 1000 };
   const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
-  const worksDurationMs = quick ? 200 : 700;
-  const worksWarmup: WarmupPlan = quick ? { runMs: 200, settledRuns: 1, maxMs: 2000 } : { runMs: 500, settledRuns: 3, maxMs: 40_000 };
+  const worksDurationMs = quick ? 200 : 400;
+  const worksWarmup: WarmupPlan = quick ? { runMs: 150, settledRuns: 1, maxMs: 1000 } : { runMs: 300, settledRuns: 2, maxMs: 8000 };
+
+  // Start-up first: RSS before and after is cleanest while no other part's machines have come and gone.
+  const startupPoints = quick ? QUICK_STARTUP_POINTS : STARTUP_POINTS;
+  progress(`start-up of ${startupPoints.join(' and ')} CPUs …`);
+  const startup = await measureStartup(startupPoints);
 
   const machine = Machine.start(LATENCY_CPUS);
   let latency: BenchResult['latency'];
@@ -117,15 +151,31 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
 
   const works: WorksPoint[] = [];
   for (const cpus of worksPoints) {
-    progress(`works/s, ${cpus} CPU${cpus > 1 ? 's' : ''}, rt and nort …`);
+    progress(`tick-bound works/s, ${cpus} CPU${cpus > 1 ? 's' : ''}, rt and nort …`);
     works.push(await measureWorks(cpus, worksDurationMs, worksWarmup));
   }
+
+  const cpuBound: CpuBoundPoint[] = [];
+  for (const cpus of worksPoints) {
+    progress(`cpu-bound works/s, ${cpus} CPU${cpus > 1 ? 's' : ''}, rt and nort …`);
+    cpuBound.push(await measureCpuBound(cpus, worksDurationMs, worksWarmup));
+  }
+  progress('skeleton throughput, 1 and 2 threads …');
+  const skeletonOneThread = quick ? null : await measureSkeletonThroughput(1, worksDurationMs);
+  const skeleton = await measureSkeletonThroughput(2, worksDurationMs);
+  const figures = throughputFigures({ cpuBound, skeleton, skeletonOneThread });
+  const cores = availableParallelism();
+  const problems = [
+    // The tick-bound figure measures waiting by design (its name says so): only its failed runs count.
+    ...works.flatMap((w) => w.problems.map((p) => `tick-bound ${w.cpus} CPUs, ${p}`)),
+    ...figures.problems,
+  ];
 
   const runs = Object.values(latency);
   return {
     settings: {
       quick,
-      cores: availableParallelism(),
+      cores,
       loadAverage1m: { start: Math.round(loadAtStart * 100) / 100, end: Math.round(loadavg()[0]! * 100) / 100 },
       latencyCpus: LATENCY_CPUS,
       latencyDurationMs: latencyOptions.durationMs,
@@ -136,6 +186,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       worksWarmup,
       worksPoints,
       workerLoader: machine.loader,
+      startupPoints,
     },
     queueCost: {
       floor: mergeAll(runs.map((r) => r.queueCost.floor)),
@@ -145,5 +196,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     latency,
     handoff,
     works,
+    startup,
+    throughput: { cpuBound, skeleton, skeletonOneThread, figures },
+    problems,
   };
 }

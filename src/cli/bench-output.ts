@@ -11,6 +11,7 @@ import { classResult, queueCostJson, roundSummary, runJson, summaryJson, type La
 import { summarize } from '../stats/histogram.js';
 import { LEGEND_WIDE_SVG_PX } from './latency-output.js';
 import type { ConfigFigure } from '../bench/works-scaling.js';
+import type { StartupFigures } from '../bench/startup.js';
 
 const NS_PER_US = 1000;
 
@@ -26,10 +27,16 @@ export const RATIO_NOTES: Record<string, { what: string; target?: string }> = {
   postMessageVsRemoteBusy: { what: 'postMessage one-way p50 / remote hard → busy CPU p50' },
   postMessageVsRemoteIdle: { what: 'postMessage one-way p50 / remote hard → idle CPU p50' },
   piscinaRunVsRemoteIdle: { what: 'piscina.run() round trip p50 / remote hard → idle CPU p50' },
-  works2vs1: { what: 'works/s, 2 CPUs / 1 CPU, RT', target: '≥ 1.6' },
-  works2vs1NonRt: { what: 'works/s, 2 CPUs / 1 CPU, non-RT', target: '≥ 1.6' },
-  works64vs2: { what: 'works/s, 64 CPUs / 2 CPUs, RT', target: '≥ 0.5' },
-  works64vs2NonRt: { what: 'works/s, 64 CPUs / 2 CPUs, non-RT', target: '≥ 0.5' },
+  tickBound2vs1: { what: 'tick-bound works/s (local workload, mostly waiting), 2 CPUs / 1 CPU, RT' },
+  tickBound2vs1NonRt: { what: 'tick-bound works/s, 2 CPUs / 1 CPU, non-RT' },
+  tickBound64vs2: { what: 'tick-bound works/s, 64 CPUs / 2 CPUs, RT' },
+  tickBound64vs2NonRt: { what: 'tick-bound works/s, 64 CPUs / 2 CPUs, non-RT' },
+  throughputVsSkeleton: { what: 'cpu-bound works/s at 2 CPUs, RT / skeleton throughput on 2 threads', target: '≥ 0.5' },
+  throughputVsSkeletonNonRt: { what: 'the same, non-RT' },
+  cpuBound2vs1: { what: 'cpu-bound works/s, 2 CPUs / 1 CPU, RT', target: '≥ 1.8' },
+  cpuBound2vs1NonRt: { what: 'cpu-bound works/s, 2 CPUs / 1 CPU, non-RT' },
+  cpuBound64vs2: { what: 'cpu-bound works/s, 64 CPUs / 2 CPUs, RT', target: '≥ 0.8' },
+  cpuBound64vs2NonRt: { what: 'cpu-bound works/s, 64 CPUs / 2 CPUs, non-RT' },
 };
 
 function p50(h: LatencyHistogram | undefined): number | null {
@@ -70,11 +77,15 @@ export function benchRatios(b: BenchResult): Record<string, number | null> {
     postMessageVsRemoteBusy: ratio(p50(b.handoff.port.histogram), remoteBusy),
     postMessageVsRemoteIdle: ratio(p50(b.handoff.port.histogram), remoteIdle),
     piscinaRunVsRemoteIdle: ratio(p50(b.handoff.piscinaRun), remoteIdle),
-    works2vs1: ratio(works(2, 'rt'), works(1, 'rt')),
-    works2vs1NonRt: ratio(works(2, 'nort'), works(1, 'nort')),
-    works64vs2: ratio(works(64, 'rt'), works(2, 'rt')),
-    works64vs2NonRt: ratio(works(64, 'nort'), works(2, 'nort')),
+    tickBound2vs1: ratio(works(2, 'rt'), works(1, 'rt')),
+    tickBound2vs1NonRt: ratio(works(2, 'nort'), works(1, 'nort')),
+    tickBound64vs2: ratio(works(64, 'rt'), works(2, 'rt')),
+    tickBound64vs2NonRt: ratio(works(64, 'nort'), works(2, 'nort')),
   };
+  const t = b.throughput.figures;
+  for (const key of ['throughputVsSkeleton', 'throughputVsSkeletonNonRt', 'cpuBound2vs1', 'cpuBound2vs1NonRt', 'cpuBound64vs2', 'cpuBound64vs2NonRt'] as const) {
+    ratios[key] = t[key] === null ? null : Math.round(t[key]! * 1000) / 1000;
+  }
   // (d) idle targets (as `irqwork latency` runs by default), then busy ones. A threaded class is
   // set against the non-RT hard class of the same locality (where the same plain work runs
   // without PREEMPT_RT).
@@ -150,7 +161,11 @@ export function formatBench(b: BenchResult): string {
     ),
   );
 
-  out.push('', `(c) executed works/s, stress machine, workload ${s.worksWorkload}, after a warm-up (cold: its first run)`);
+  out.push(
+    '',
+    `(c) tick-bound works/s: stress machine, workload ${s.worksWorkload} (its CPUs mostly wait for ticks: this measures waiting, ` +
+      'not the model), after a warm-up (cold: its first run)',
+  );
   const base = b.works.find((w) => w.cpus === 1);
   const figure = (f: ConfigFigure | null) => (f === null ? 'failed' : Math.round(f.worksPerSec));
   const cold = (f: ConfigFigure | null) => (f === null ? '' : `${Math.round(f.coldWorksPerSec)}`);
@@ -202,6 +217,10 @@ export function formatBench(b: BenchResult): string {
     '(local hard, remote hard) across configurations to see how much of a ratio is that.',
   );
 
+  out.push('', ...formatStartup(b.startup));
+  out.push('', ...formatThroughput(b));
+  if (b.problems.length) out.push('', 'problems (figures not to be trusted):', ...b.problems.map((p) => `!!! ${p}`));
+
   out.push('', 'ratios (target: what the model is held to)');
   const rows = Object.entries(r).map(([name, value]) => [
     name,
@@ -214,6 +233,48 @@ export function formatBench(b: BenchResult): string {
     out.push(`${name!.padEnd(widths[0]!)}  ${value!.padStart(widths[1]!)}  ${target!.padEnd(widths[2]!)}  ${what}`);
   }
   return out.join('\n');
+}
+
+function formatThroughput(b: BenchResult): string[] {
+  const t = b.throughput;
+  const fig = (f: { worksPerSec: number; coresUsed: number; worksPerCpuSecond: number } | null) =>
+    f === null ? ['failed', '', ''] : [Math.round(f.worksPerSec), formatNumber(f.coresUsed), Math.round(f.worksPerCpuSecond)];
+  const rows: Array<Array<string | number>> = t.cpuBound.flatMap((p) => [
+    [`model, ${p.cpus} CPU${p.cpus > 1 ? 's' : ''}, rt`, ...fig(p.rt)],
+    [`model, ${p.cpus} CPU${p.cpus > 1 ? 's' : ''}, nort`, ...fig(p.nort)],
+  ]);
+  for (const sk of [t.skeletonOneThread, t.skeleton]) {
+    if (sk) rows.push([`skeleton, ${sk.threads} thread${sk.threads > 1 ? 's' : ''}`, ...fig(sk)]);
+  }
+  return [
+    '(f) CPU-bound throughput: workload cpu-bound (no sleeping waits) against the protocol\'s bare atomic steps per work',
+    table(['what', 'works/s', 'cores used', 'works per CPU-second'], rows),
+  ];
+}
+
+/** Start-up targets (docs/LATENCY.md): ready-to-run ms for 64 and 256 CPUs, MiB of RSS per CPU. */
+const STARTUP_TARGETS = { cpus64Ms: 2000, cpus256Ms: 8000, rssPerCpuMb: 12 };
+
+function formatStartup(s: StartupFigures): string[] {
+  return [
+    '(e) start-up: Machine.start(N) until every CPU of a first run stands at the start barrier',
+    table(
+      ['CPUs', 'ready ms', 'target', 'CPU time ms', 'RSS / CPU MiB'],
+      s.points.map((p) => [
+        p.cpus,
+        p.readyMs,
+        p.cpus === 64 ? `≤ ${STARTUP_TARGETS.cpus64Ms}` : p.cpus === 256 ? `≤ ${STARTUP_TARGETS.cpus256Ms}` : '',
+        p.cpuMs,
+        p.rssPerCpuMb,
+      ]),
+    ),
+    `RSS per CPU (${s.points[s.points.length - 1]!.cpus} CPUs): ${s.rssPerCpuMb} MiB, target ≤ ${STARTUP_TARGETS.rssPerCpuMb}. ` +
+      'CPU time is every thread of the process: on a shared machine, ready ms also measures the other load.',
+  ];
+}
+
+function startupJson(s: StartupFigures): Record<string, unknown> {
+  return { cpus64Ms: s.cpus64Ms, cpus256Ms: s.cpus256Ms, rssPerCpuMb: s.rssPerCpuMb, targets: STARTUP_TARGETS, points: s.points };
 }
 
 function handoffJson(h: LatencyHistogram, skipped?: number): Record<string, unknown> {
@@ -239,13 +300,21 @@ export function benchJson(b: BenchResult): Record<string, unknown> {
       piscinaRunRoundTrip: handoffJson(b.handoff.piscinaRun),
     },
     works: b.works.map((w) => ({ cpus: w.cpus, rt: worksJson(w.rt), nort: worksJson(w.nort), problems: w.problems })),
+    startup: startupJson(b.startup),
+    throughput: {
+      cpuBound: b.throughput.cpuBound,
+      skeleton: b.throughput.skeleton,
+      skeletonOneThread: b.throughput.skeletonOneThread,
+      figures: b.throughput.figures,
+    },
+    problems: b.problems,
     latency: {
       rtBusy: runJson(b.latency.rtBusy),
       rtIdle: runJson(b.latency.rtIdle),
       nortBusy: runJson(b.latency.nortBusy),
       nortIdle: runJson(b.latency.nortIdle),
     },
-    units: { latency: 'µs (buckets: ns)', queueCost: 'ns per call', works: 'executed works per second' },
+    units: { latency: 'µs (buckets: ns)', queueCost: 'ns per call', works: 'executed works per second', startup: 'ms; RSS in MiB per CPU' },
   };
 }
 
