@@ -25,17 +25,21 @@ Measures in one run, side by side, and prints the ratios between them:
       Atomics.or + Atomics.compareExchange pair, timed in batches of 1000 calls
   (b) remote hard queue→callback latency to a busy and to an idle CPU against raw hand-offs
       between two workers: busy-spin, the irq_work skeleton (the protocol's bare atomic steps),
-      Atomics.notify→wait, postMessage (one-way), piscina.run() (round trip)
-  (c) executed works/s of the stress machine (workload ${WORKS_WORKLOAD}) for 1, 2, 4 … 64 CPUs, RT and non-RT,
-      each measured after a warm-up with the CPU threads at low OS priority (the first, cold
-      run is shown beside it)
+      Atomics.notify→wait back to back and after sleeping as long as an idle target does,
+      postMessage (one-way), piscina.run() (round trip)
+  (c) tick-bound works/s of the stress machine (workload ${WORKS_WORKLOAD}: mostly waiting for
+      ticks) at 1, 2 and 64 CPUs, RT and non-RT, each after a warm-up with the CPU threads at low
+      OS priority (the first, cold run is shown beside it)
   (d) RT / non-RT latency p50 per class
+  (e) start-up: ready-to-run time of 64 and 256 CPUs, CPU time and RSS per CPU
+  (f) CPU-bound throughput (workload cpu-bound) at 1, 2 and 64 CPUs against the skeleton
+      throughput baseline (the bare atomic steps per work on 1 and 2 threads)
 
   --json    one JSON object on stdout, with a "ratios" object beside the raw figures
   --svg F   write a picture: CDF of the remote latencies and the hand-off baselines
-  --quick   fewer and shorter points (a few seconds; for tests)
+  --quick   fewer and shorter points, start-up of 16 CPUs only (for tests)
 
-A live progress line goes to stderr when it is a terminal. Takes about two minutes (--quick: ~15 s).`;
+A live progress line goes to stderr when it is a terminal. Takes about a minute on 2 idle cores (--quick: about 15 s).`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const values = parseFlags('bench', argv, BENCH_FLAGS);
