@@ -17,14 +17,16 @@
  *          │   4 OVERLAP_CLAIM  claim run overlapped      executing CPU (shadow.ts)     │
  *          │   5 FREE_GEN       frees so far              the work's owner (workload)   │
  *          │   6 PASSED_CLAIM   claim past BUSY clear     executing CPU (shadow.ts)     │
- *          │   7-15 spare                                                               │
+ *          │   7 BUSY_PASSED    executions that reached   executing CPUs (sync-overlap, │
+ *          │                    their BUSY clear, ever    only when that check is on)   │
+ *          │   8-15 spare                                                               │
  *          ├────────────────────────────────────────────────────────────────────────────┤
  *          │ … shadow line of node nrNodes-1                                            │
  *          └────────────────────────────────────────────────────────────────────────────┘
  *
  * Readers: the one-list check (OWNER_TAG), the sync check (INFLIGHT and the claim numbers), the
- * use-after-free check (ALLOC_STATE, FREE_GEN), and the liveness scanner in the main thread
- * (OWNER_TAG, INFLIGHT).
+ * use-after-free check (ALLOC_STATE, FREE_GEN), the sync-overlap check (BUSY_PASSED, INFLIGHT,
+ * the claim numbers), and the liveness scanner in the main thread (OWNER_TAG, INFLIGHT).
  */
 import { WORDS_PER_LINE, type ExtraRegion } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
@@ -47,6 +49,8 @@ export const S_OVERLAP_CLAIM = 4;
 export const S_FREE_GEN = 5;
 /** Claim number of the execution that last reached its BUSY clear (sync check). */
 export const S_PASSED_CLAIM = 6;
+/** Executions that reached their BUSY clear since the work was set up, kept by the sync-overlap check. */
+export const S_BUSY_PASSED = 7;
 
 export const ALLOC_LIVE = 0;
 export const ALLOC_FREED = 1;

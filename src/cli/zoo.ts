@@ -29,7 +29,8 @@ const ZOO_MIN_CPUS = 2;
 const HELP = `usage: irqwork zoo [--cpus N] [--budget-per S] [--seed N] [--json]
 
 Reproduces irq_work's known bugs and accepted behaviours on the model, and runs the variant
-that fixed each (where upstream fixed it), which must come out clean:
+that fixes each (upstream's fix, or the model's own for a bug found with it), which must come
+out clean:
 ${ZOO.map((c) => `  ${c.name.padEnd(22)} ${c.reference}`).join('\n')}
 
   --cpus N         simulated CPUs for the race cases, ${ZOO_MIN_CPUS}..${MAX_CPUS} (default 4)

@@ -4,6 +4,7 @@
  * and add it to the list below.
  */
 import { Errors } from '../errors.js';
+import busyCount from './busy-count.js';
 import current from './current.js';
 import merged from './merged.js';
 import { MUTANTS } from './mutants/index.js';
@@ -12,7 +13,7 @@ import type { Variant } from './variant.js';
 
 export const DEFAULT_VARIANT = 'merged';
 
-const VARIANTS: readonly Variant[] = [merged, v2, current];
+const VARIANTS: readonly Variant[] = [merged, v2, current, busyCount];
 
 /** The real (non-mutant) variants, by name. */
 export function variantNames(): string[] {

@@ -1,7 +1,8 @@
 /**
  * The known-bug zoo: irq_work's real bugs and accepted behaviours, each reproduced on the model
- * and, where upstream fixed it, shown gone in the fixed variant. A case is a declaration: the
- * run that shows it, the check that must fire, and the variant that must then be clean.
+ * and, where upstream fixed it (or, for a bug found with the model, where the model has a fix),
+ * shown gone in the fixed variant. A case is a declaration: the run that shows it, the check that
+ * must fire, and the variant that must then be clean.
  */
 import type { HotplugOptions } from '../workload/hotplug.js';
 import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
@@ -17,7 +18,10 @@ export interface RaceCase {
   hotplug?: HotplugOptions;
   /** The case reproduces when any of these checks fires. */
   checks: string[];
-  /** The variant in which upstream fixed it (run the same way, must be clean); null: not fixed. */
+  /**
+   * The variant that fixes it, run the same way, which must come out clean: upstream's fix, or
+   * the model's own for a bug upstream has not fixed (its reference says so); null: not fixed.
+   */
   fixed: string | null;
 }
 
@@ -79,6 +83,43 @@ export const ZOO: readonly ZooCase[] = [
     hotplug: { ...DEFAULT_HOTPLUG, everyMs: 100 },
     checks: ['stranded'],
     fixed: null,
+  },
+  {
+    kind: 'race',
+    name: 'ipi-offline-flush',
+    reference: '8d056c48e486 (2014)',
+    explanation:
+      'without the flush of call_single_queue in the dying step, works other CPUs queued on a CPU just before it went offline stay on its queue while it is offline ("IPI on offline CPU")',
+    // The mutant is exactly the pre-fix dying step on the merged code: one copy of it, as for
+    // busy-never-cleared.
+    variant: 'no-dying-flush',
+    // Non-RT: every remote work goes on call_single_queue itself (on RT, non-hard work goes on
+    // the lazy_list and only the wakeup work on the queue).
+    preemptRt: false,
+    workload: 'remote',
+    // A remote queue must land just before a CPU takes the hotplug write lock: offline often.
+    hotplug: { everyMs: 20, offlineMs: 2 },
+    checks: ['offline'],
+    fixed: 'merged',
+  },
+  {
+    kind: 'race',
+    name: 'overlap-busy-aba',
+    reference: 'none upstream (found with this model)',
+    explanation:
+      'a work queued again while its callback still runs on another CPU runs twice at once with one BUSY bit: one compare-exchange clears it while the other callback runs ' +
+      "(the older one's, once the newer one has cleared PENDING and the word has its value again: an ABA; or the newer one's, finishing first), " +
+      "so irq_work_sync returns while the work is in use; current's grace period covers the rcuwait sleep of RT, not the cpu_relax spin of HARD_IRQ works",
+    // The latest upstream code, on the path its grace period does not cover: a HARD_IRQ work's
+    // irq_work_sync spins on BUSY even on RT. (merged shows it on every path, v2 and non-RT too.)
+    variant: 'current',
+    preemptRt: true,
+    // One HARD_IRQ work per CPU, queued by every CPU and synced by its owner; the preset asks for
+    // the opt-in sync-overlap check, which the default checks leave out.
+    workload: 'sync-overlap',
+    checks: ['sync-overlap'],
+    // Not fixed upstream: the model's fix, a count of executions in progress beside BUSY.
+    fixed: 'busy-count',
   },
   {
     kind: 'latency',
