@@ -19,14 +19,16 @@
  *          │   6 PASSED_CLAIM   claim past BUSY clear     executing CPU (shadow.ts)     │
  *          │   7 BUSY_PASSED    executions that reached   executing CPUs (sync-overlap, │
  *          │                    their BUSY clear, ever    only when that check is on)   │
- *          │   8-15 spare                                                               │
+ *          │   8 LINKED         list a completed llist_add executing/linking CPU and the  │
+ *          │                    published it on           CPU taking its chain (shadow.ts)│
+ *          │   9-15 spare                                                               │
  *          ├────────────────────────────────────────────────────────────────────────────┤
  *          │ … shadow line of node nrNodes-1                                            │
  *          └────────────────────────────────────────────────────────────────────────────┘
  *
  * Readers: the one-list check (OWNER_TAG), the sync check (INFLIGHT and the claim numbers), the
  * use-after-free check (ALLOC_STATE, FREE_GEN), the sync-overlap check (BUSY_PASSED, INFLIGHT,
- * the claim numbers), and the liveness scanner in the main thread (OWNER_TAG, INFLIGHT).
+ * the claim numbers), and the liveness scanner in the main thread (LINKED, INFLIGHT).
  */
 import { WORDS_PER_LINE, type ExtraRegion } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
@@ -51,6 +53,13 @@ export const S_FREE_GEN = 5;
 export const S_PASSED_CLAIM = 6;
 /** Executions that reached their BUSY clear since the work was set up, kept by the sync-overlap check. */
 export const S_BUSY_PASSED = 7;
+/**
+ * The list head word the node was published on by a completed llist_add (its compare-exchange
+ * succeeded), 0 when on none; kept by checks/shadow.ts for the liveness scanner. Unlike
+ * S_OWNER_TAG, set before the compare-exchange, it never names a list the node is not on yet: a
+ * queuer the OS deschedules between the two would otherwise look like a lost IPI.
+ */
+export const S_LINKED = 8;
 
 export const ALLOC_LIVE = 0;
 export const ALLOC_FREED = 1;

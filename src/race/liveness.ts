@@ -24,7 +24,7 @@ import {
   W_FLAGS,
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
-import { S_INFLIGHT, S_OWNER_TAG, ShadowView } from '../checks/shadow-layout.js';
+import { S_INFLIGHT, S_LINKED, ShadowView } from '../checks/shadow-layout.js';
 import { DEFAULT_HUNG_TASK, HungTaskScanner, type HungTaskLimits } from './hung-task.js';
 
 export interface LivenessLimits {
@@ -85,7 +85,8 @@ export class LivenessScanner {
         continue;
       }
       const sh = shadow.line(w);
-      const owner = Atomics.load(i32, sh + S_OWNER_TAG);
+      // The list the node was published on (not merely about to be: see S_LINKED).
+      const owner = Atomics.load(i32, sh + S_LINKED);
       let s = this.seen.get(w);
       if (!s || s.claim !== claim || s.owner !== owner) {
         s = { claim, owner, ticks0: owner ? this.ticksOf(owner) : 0, idleSinceMs: -1, busyScans: 0 };
