@@ -16,6 +16,7 @@ import {
   formatRace,
   mutantJson,
   mutantRow,
+  mutantRunOptions,
   RACE_FLAGS,
   raceJson,
   reproduceCommand,
@@ -210,14 +211,15 @@ describe('race: mutant self-test', () => {
     const notAsExpected: string[] = [];
     const found: string[] = [];
     for (const m of MUTANTS) {
-      const r = await runStress(machine, raceRun({ variant: m.name, durationMs: MUTANT_BUDGET_MS, seed: 1 }, true));
+      // With the settings the mutant needs, as `race --mutants all` runs it (hotplug for no-dying-flush).
+      const r = await runStress(machine, mutantRunOptions(raceRun({ variant: m.name, durationMs: MUTANT_BUDGET_MS, seed: 1 }, true), m));
       const row = mutantRow(m, r);
       const line = `${m.name}: ${row.caughtBy}, checks [${row.checks.join(', ')}], expected ${m.expectedCheck}`;
       if (!row.detected) notAsExpected.push(line);
       else found.push(line);
     }
     expect(notAsExpected, `found as expected:\n${found.join('\n')}`).toEqual([]);
-  }, 9 * 20_000);
+  }, MUTANTS.length * 20_000);
 });
 
 describe('race: the self-test judges each mutant by its expected check', () => {
@@ -242,6 +244,15 @@ describe('race: the self-test judges each mutant by its expected check', () => {
     const failing = new Set(FAILING_CHECKS.map((c) => c.name));
     expect(new Set(CHECK_NAMES)).toEqual(failing);
     for (const m of MUTANTS) expect(failing.has(m.expectedCheck), `${m.name}: ${m.expectedCheck}`).toBe(true);
+  });
+
+  it("applies a mutant's own run settings to its run only: hotplug for no-dying-flush, nothing for the others", () => {
+    const base = raceRun({ variant: 'merged', durationMs: 1000 }, true);
+    const noFlush = MUTANTS.find((m) => m.name === 'no-dying-flush')!;
+    expect(noFlush.expectedCheck).toBe('offline');
+    expect(mutantRunOptions(base, noFlush)).toEqual({ ...base, variant: 'no-dying-flush', hotplug: noFlush.run!.hotplug });
+    expect(base.hotplug).toBeUndefined();
+    expect(mutantRunOptions(base, claimLoadStore)).toEqual({ ...base, variant: 'claim-load-store' });
   });
 
   it('counts a find by the expected check as detected, even when another check fired first', () => {

@@ -4,7 +4,7 @@
  * `--mutants all` is the self-test: every deliberately broken variant must be found by the check
  * it names as the one meant to catch it, and the unmutated variant must stay clean.
  */
-import { ALL_CHECKS } from '../checks/index.js';
+import { checksOfRun } from '../checks/index.js';
 import { UsageError } from '../errors.js';
 import { Machine } from '../machine/machine.js';
 import { runStress, type RunResult } from '../stress/kind.js';
@@ -19,6 +19,7 @@ import type { CheckName, Mutant } from '../variants/mutants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
 import { configJson } from './stress.js';
+import { coverageJson, formatCoverage } from './coverage-output.js';
 import { table } from '../util/table.js';
 
 /** The flags of `irqwork race` (a reproduce command parses back with these). */
@@ -46,7 +47,8 @@ const HELP = `usage: irqwork race [options]
 A race hunt: the stress machine with every shadow check on, seeded chaos delays and NMIs at
 interrupt points, per-CPU trace rings and stutter. Ends with [OK] per check, or findings that
 name the check, CPU, work and context, show every CPU's last events, and print the command that
-reruns them (same seed: same per-CPU random choices; the OS still varies the real timing).
+reruns them (same seed: same per-CPU random choices; the OS still varies the real timing); and
+with the branches of the kernel code the run could have reached and never did.
 
   --variant NAME      ${variantNames().join(', ')} or a mutant (default ${DEFAULT_VARIANT})
   --config rt|nort    PREEMPT_RT or not (default rt)
@@ -66,6 +68,7 @@ reruns them (same seed: same per-CPU random choices; the OS still varies the rea
                       each; mutants: ${mutantNames().join(', ')}
   --mutant NAME       run one mutant the same way
   --budget-per S      seconds per mutant (default 30; each stops at its first finding)
+                      (a mutant of a hotplug step runs with CPU hotplug on, on its own schedule)
 
 A mutant found only by another check than its expected one counts as not detected.
 
@@ -158,7 +161,7 @@ export function raceJson(r: RunResult): Record<string, unknown> {
   return {
     command: 'race',
     config: configJson(r.options),
-    checks: ALL_CHECKS.map((c) => ({
+    checks: checksOfRun(r.options.workload.checks).map((c) => ({
       name: c.name,
       invariant: c.invariant,
       count: r.counts[c.name] ?? 0,
@@ -171,6 +174,7 @@ export function raceJson(r: RunResult): Record<string, unknown> {
     totals: r.totals,
     executedPerSec: Math.round(r.executedPerSec),
     runMs: Math.round(r.runMs),
+    ...coverageJson(r.coverage),
     ok: r.ok,
   };
 }
@@ -184,12 +188,13 @@ export function formatRace(r: RunResult): string {
   );
   out.push(`executed ${r.totals.executed} works (${Math.round(r.executedPerSec)}/s) under checks`);
   out.push('');
-  for (const c of ALL_CHECKS) {
+  for (const c of checksOfRun(o.workload.checks)) {
     const n = r.counts[c.name] ?? 0;
     if (c.info && !o.hotplug) continue;
     const status = n === 0 ? '[OK]    ' : c.info ? '[INFO]  ' : '[FAILED]';
     out.push(`${status} ${c.name.padEnd(15)} ${String(n).padStart(7)}  ${c.invariant}`);
   }
+  if (r.coverage) out.push('', ...formatCoverage(r.coverage));
   if (r.violations.length === 0) {
     out.push('', 'no findings.');
     return out.join('\n');
@@ -305,6 +310,14 @@ export function formatMutantRows(rows: readonly MutantRow[]): string {
 }
 
 /**
+ * The run of mutant `m` in the self-test: the command's settings, with the mutant as the variant
+ * and whatever the mutant needs to be found at all (CPU hotplug for a broken hotplug step).
+ */
+export function mutantRunOptions(base: RunOptions, m: Mutant): RunOptions {
+  return { ...base, variant: m.name, ...(m.run?.hotplug ? { hotplug: m.run.hotplug } : {}) };
+}
+
+/**
  * The self-test passes when every mutant was found by its expected check (a find by another
  * check does not count) and the unmutated variant, if it ran (`baselineClean` not null), is clean.
  */
@@ -323,7 +336,7 @@ async function selfTestRun(
   const rows: MutantRow[] = [];
   for (const m of mutants) {
     progress.setStage(m.name);
-    rows.push(mutantRow(m, await runStress(machine, { ...base, variant: m.name }, progress.run())));
+    rows.push(mutantRow(m, await runStress(machine, mutantRunOptions(base, m), progress.run())));
   }
   let baseline: RunResult | null = null;
   if (withBaseline) {

@@ -13,6 +13,7 @@ import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, vari
 import { percent, table } from '../util/table.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
 import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
+import { coverageJson, formatCoverage } from './coverage-output.js';
 
 export const STRESS_FLAGS: Options = {
   cpus: { type: 'string' },
@@ -44,7 +45,8 @@ work was executed exactly once.
   --hz N              timer ticks per second, 10..10000 (default 1000)
   --periodic-tick     never stop the tick in idle (no NO_HZ)
   --arch-no-irq-work  the arch has no irq_work self-IPI: the tick runs the raised list
-  --check             shadow checks and traces on (as in 'irqwork race', without chaos)
+  --check             shadow checks, traces and branch coverage on (as in 'irqwork race',
+                      without chaos)
   --hotplug           CPU hotplug phase: CPUs (not cpu0) go offline and come back at random
   --json              one JSON object on stdout
 
@@ -121,6 +123,7 @@ export function stressJson(r: RunResult): Record<string, unknown> {
     perCpu: r.perCpu,
     violations: r.violations,
     ...(r.options.race ? { checkCounts: r.counts } : {}),
+    ...coverageJson(r.coverage),
     warnings: r.warnings,
     ok: r.ok,
     ...(r.dump ? { dump: r.dump } : {}),
@@ -187,5 +190,6 @@ export function formatStress(r: RunResult): string {
     if (failures.length > 20) out.push(`  … and ${failures.length - 20} more (see --json)`);
     if (r.dump) out.push('', 'state when quiescing gave up:', r.dump);
   }
+  if (r.coverage) out.push('', ...formatCoverage(r.coverage));
   return out.join('\n');
 }

@@ -9,6 +9,7 @@
  */
 import { TASK_KIND_IRQWORKD, TASK_RUNNING, TASK_NONE } from '../kernel/cpu.js';
 import { tickPeriodNs } from '../kernel/config.js';
+import type { CoverageSink } from '../kernel/coverage.js';
 import { NO_HOOKS, type KernelHooks } from '../kernel/hooks.js';
 import {
   Counter,
@@ -48,6 +49,8 @@ export function scheduleByIdling(rt: () => CpuRuntime): CpuEnv['schedule'] {
 export interface Instruments {
   hooks?: KernelHooks;
   probes?: RuntimeProbes;
+  /** Where the kernel counts its branches (kernel/coverage.ts); none: it does not count. */
+  coverage?: CoverageSink;
 }
 
 export interface RuntimeOptions {
@@ -111,7 +114,7 @@ export class CpuRuntime {
     this.probes = instruments.probes ?? NO_PROBES;
     this.atInterruptPoint = this.probes.atInterruptPoint;
     this.control = opts.control ?? NEVER_ABORTED;
-    this.k = new kernel(mem, this.cpu, instruments.hooks ?? NO_HOOKS);
+    this.k = new kernel(mem, this.cpu, instruments.hooks ?? NO_HOOKS, instruments.coverage ?? null);
     this.i32 = mem.i32;
     const base = mem.cpuBase(id);
     this.pendingWord = base + CPU_IPI_PENDING;

@@ -42,6 +42,7 @@ import {
   IPI_RESCHEDULE,
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
+import { COV_BUSY, COV_IDLE, COV_IDLE_NOHZ, coverageSlot } from '../kernel/coverage.js';
 import type { Clock } from './clock.js';
 
 /** What runs on the CPU now (CPU_CONTEXT). */
@@ -147,6 +148,15 @@ export class SimCpu implements KernelCpu {
   }
   contextName(): ContextName {
     return CONTEXT_NAMES[this.context()]!;
+  }
+  /**
+   * Where a kernel coverage count belongs (kernel/coverage.ts): the context, and whether the CPU
+   * is busy, idle with its tick running, or idle with it stopped — an interrupt that lands on
+   * an idle CPU counts as idle. The context numbers are the coverage contexts' (same order).
+   */
+  coverageSlot(): number {
+    const state = this.taskKind >= 0 ? COV_BUSY : this.i32[this.base + CPU_TICK_STOPPED] !== 0 ? COV_IDLE_NOHZ : COV_IDLE;
+    return coverageSlot(this.context(), state);
   }
   nowNs(): number {
     return this.env.clock();

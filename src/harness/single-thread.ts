@@ -14,9 +14,11 @@
 import { manualClock } from '../cpu/clock.js';
 import { CpuRuntime } from '../cpu/runtime.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
+import { contractRegion } from '../checks/contract-layout.js';
 import { shadowRegion } from '../checks/shadow-layout.js';
 import { makeKernelConfig, type KernelConfig } from '../kernel/config.js';
 import { TASK_RUNNING } from '../kernel/cpu.js';
+import { newCoverageSink, type CoverageSink } from '../kernel/coverage.js';
 import { combineHooks, type KernelHooks } from '../kernel/hooks.js';
 import { combineProbes, type RuntimeProbes } from '../cpu/probes.js';
 import { CPU_CALL_SINGLE_QUEUE, CPU_IPI_PENDING, CPU_LAZY_LIST, CPU_RAISED_LIST, CPU_TICK_STOPPED, W_CLAIMED, W_EXECUTED, W_FLAGS, W_NEXT } from '../kernel/layout.js';
@@ -39,6 +41,8 @@ export interface HarnessOptions extends Partial<KernelConfig> {
   probes?: (cpu: number) => Partial<RuntimeProbes>;
   /** Tick stopped on every CPU from the start (NO_HZ idle). */
   tickStopped?: boolean;
+  /** Count the kernel's branch coverage on every CPU (kernel/coverage.ts); read it with `coverage(cpu)`. */
+  coverage?: boolean;
 }
 
 /** Builds the hooks of one CPU: `cpu` is the CPU they run on, `mem` the memory it shares. */
@@ -63,13 +67,14 @@ export class Harness {
   private readonly scripts = new Map<string, Array<() => void>>();
   private readonly everyTime = new Map<string, Array<() => void>>();
   private nextWork = 0;
+  private readonly coverageSinks: CoverageSink[] = [];
 
   constructor(opts: HarnessOptions = {}) {
-    const { cpus, variant, hooks, probes, tickStopped, ...cfg } = opts;
+    const { cpus, variant, hooks, probes, tickStopped, coverage, ...cfg } = opts;
     const kcfg = makeKernelConfig({ nrCpus: cpus ?? 2, nrWorks: 16, ...cfg });
-    // Always with the checks' shadow region and the hotplug region: a test installs whichever
-    // checks it needs, and may take CPUs offline.
-    this.mem = KernelMemory.create(kcfg, [shadowRegion(kcfg), hotplugRegion()]);
+    // Always with the checks' shadow and contract regions and the hotplug region: a test installs
+    // whichever checks it needs, and may take CPUs offline.
+    this.mem = KernelMemory.create(kcfg, [shadowRegion(kcfg), contractRegion(kcfg), hotplugRegion()]);
     const v = findVariant(variant ?? DEFAULT_VARIANT);
     const env = {
       clock: this.clock,
@@ -86,6 +91,7 @@ export class Harness {
         instrument: (cpu) => ({
           ...(hooks ? { hooks: combineHooks([typeof hooks === 'function' ? hooks(cpu, this.mem) : hooks]) } : {}),
           ...(probes ? { probes: combineProbes([probes(id)]) } : {}),
+          ...(coverage ? { coverage: (this.coverageSinks[id] = newCoverageSink(() => cpu.coverageSlot())) } : {}),
         }),
         rcuReaderSeq: true, // the rcu check's numbering, always on in tests
         manualInterruptPoint: (site) => this.reached(id, site),
@@ -101,6 +107,13 @@ export class Harness {
 
   cpu(id: number): CpuRuntime {
     return this.runtimes[id]!;
+  }
+
+  /** CPU `id`'s coverage counts (point × slot, kernel/coverage.ts); the harness must count coverage. */
+  coverage(id: number): Float64Array {
+    const sink = this.coverageSinks[id];
+    if (!sink) throw new Error('harness: built without coverage');
+    return sink.counts;
   }
 
   /** The kernel code running on CPU `id`. */

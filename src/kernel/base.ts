@@ -1,10 +1,11 @@
 /**
  * KernelBase: what every kernel file of the model shares — the memory, the configuration, the
  * CPU it runs on, the check hooks, the callback table, and per-CPU addressing (`per_cpu()`,
- * `this_cpu_ptr()`). The model's own bookkeeping (claimed / executed counts) lives here too,
- * so the kernel functions carry one line of it each, not a copy.
+ * `this_cpu_ptr()`). The model's own bookkeeping (claimed / executed counts, branch coverage)
+ * lives here too, so the kernel functions carry one line of it each, not a copy.
  */
 import type { KernelConfig } from './config.js';
+import { COV_SLOTS, type CoverageSink } from './coverage.js';
 import { TASK_KIND_IRQWORKD, type KernelCpu } from './cpu.js';
 import { NO_HOOKS, type KernelHooks } from './hooks.js';
 import { Counter, W_CLAIMED, W_EXECUTED, W_FLAGS, W_FUNC, W_NEXT } from './layout.js';
@@ -28,12 +29,20 @@ export abstract class KernelBase {
     readonly mem: KernelMemory,
     readonly cpu: KernelCpu,
     readonly hooks: KernelHooks = NO_HOOKS,
+    coverage: CoverageSink | null = null,
   ) {
     this.i32 = mem.i32;
     this.f64 = mem.f64;
     this.cfg = mem.cfg;
     this.thisCpuBase = mem.cpuBase(cpu.id);
     this.counterBase = mem.counterIndex(cpu.id, 0);
+    if (coverage) {
+      // A kernel built with a sink counts: this own `cover` hides the empty one of the class.
+      const { counts, slot } = coverage;
+      this.cover = (point) => {
+        counts[point * COV_SLOTS + slot()]! += 1;
+      };
+    }
   }
 
   /** `per_cpu(var, cpu)` for a per-CPU word at offset `off` of the CPU block. */
@@ -72,6 +81,14 @@ export abstract class KernelBase {
   }
 
   // ── model bookkeeping (not kernel code) ──────────────────────────────────────
+
+  /**
+   * A branch of a kernel function ran (`point` is `Cov.…` of coverage.ts). Counted only by a
+   * kernel built with a coverage sink (runs with checks), whose constructor replaces this with
+   * its own; for every other kernel it stays empty, and an empty method costs nothing inlined —
+   * even a null test at each of the many branches measurably slowed the hot paths.
+   */
+  cover(_point: number): void {}
 
   count(counter: number, by = 1): void {
     this.f64[this.counterBase + counter]! += by;

@@ -27,6 +27,14 @@ export interface KernelHooks {
   /** irq_work_sync() entered / returned. */
   syncStart(cpu: number, work: number): void;
   syncEnd(cpu: number, work: number): void;
+  /**
+   * rcuwait_wait_event() on `work`'s rcuwait (irq_work_sync) is about to schedule(): the running
+   * task's state is set (TASK_UNINTERRUPTIBLE) and it found the condition false. Called for every
+   * sleep of the wait, so a listener can tell one sleep from the next (khungtaskd's switch count).
+   */
+  rcuwaitSleep(cpu: number, work: number): void;
+  /** rcuwait_wait_event() on `work` returned: the condition held and the task runs again. */
+  rcuwaitDone(cpu: number, work: number): void;
   /** synchronize_rcu() is about to return; `gpSeq` is the grace period's number (H_RCU_SEQ). */
   gracePeriodEnd(cpu: number, gpSeq: number): void;
   /** wake_up_process() on an irq_workd thread actually woke it. */
@@ -48,6 +56,8 @@ export const NO_HOOKS: KernelHooks = {
   ipiSent: nothing,
   syncStart: nothing,
   syncEnd: nothing,
+  rcuwaitSleep: nothing,
+  rcuwaitDone: nothing,
   gracePeriodEnd: nothing,
   irqWorkdWoken: nothing,
 };

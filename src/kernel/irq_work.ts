@@ -33,6 +33,7 @@ import {
   IPI_IRQ_WORK,
 } from './layout.js';
 import { FUNC_IRQ_WORK_WAKE } from './memory.js';
+import { Cov } from './coverage.js';
 import { Smp } from './smp.js';
 
 export class IrqWork extends Smp {
@@ -66,14 +67,16 @@ export class IrqWork extends Smp {
     const hasThread = this.i32[this.thisCpu(CPU_IRQWORKD_STATE)] !== TASK_NONE;
     if (!this.llistEmpty(this.thisCpu(CPU_LAZY_LIST)) && hasThread) {
       if (this.cpu.wakeUpProcess({ cpu: this.cpu.id, kind: TASK_KIND_IRQWORKD })) {
+        this.cover(Cov.wakeIrqWorkdWoke);
         this.count(Counter.irqWorkdWakeups);
         this.hooks.irqWorkdWoken(this.cpu.id);
-      }
-    }
+      } else this.cover(Cov.wakeIrqWorkdAwake);
+    } else this.cover(Cov.wakeIrqWorkdNothing);
   }
 
   /** irq_work_wake(): callback of the per-CPU wakeup work, runs in hardirq on the target CPU. */
   irqWorkWake(): void {
+    this.cover(Cov.irqWorkWake);
     this.wakeIrqWorkd();
   }
 
@@ -90,6 +93,7 @@ export class IrqWork extends Smp {
     // barrier, pairing with the one after PENDING is cleared in irq_work_single(), so what we
     // wrote before the call is visible to that run of the callback.
     const ok = (oldFlags & IRQ_WORK_PENDING) === 0;
+    this.cover(ok ? Cov.claimOk : Cov.claimPending);
     if (ok) this.accountClaim(work);
     this.hooks.claim(this.cpu.id, work, ok, oldFlags);
     return ok;
@@ -113,17 +117,27 @@ export class IrqWork extends Smp {
 
     const list = this.thisCpu(lazyWork || rtLazyWork ? CPU_LAZY_LIST : CPU_RAISED_LIST);
     // Not the first on the list: whoever added the first has raised (or the tick will come).
-    if (!this.llistAdd(work, list)) return;
+    if (!this.llistAdd(work, list)) {
+      this.cover(lazyWork ? Cov.queueLocalLazyNotFirst : rtLazyWork ? Cov.queueLocalRtLazyNotFirst : Cov.queueLocalRaisedNotFirst);
+      return;
+    }
 
     this.cpu.interruptPoint('irq_work_queue_local:before-raise');
     // A LAZY work waits for the tick, unless the tick is stopped (NO_HZ): then nothing would run it.
-    if (!lazyWork || this.cpu.tickNohzTickStopped()) this.archIrqWorkRaise();
+    if (!lazyWork || this.cpu.tickNohzTickStopped()) {
+      this.cover(lazyWork ? Cov.queueLocalLazyNohz : rtLazyWork ? Cov.queueLocalRtLazyFirst : Cov.queueLocalRaisedFirst);
+      this.archIrqWorkRaise();
+    } else this.cover(Cov.queueLocalLazyTick);
   }
 
   /** irq_work_queue(): queue on this CPU; false if it was already pending. */
   irqWorkQueue(work: number): boolean {
     this.count(Counter.queueCalls);
-    if (!this.irqWorkClaim(work)) return false;
+    if (!this.irqWorkClaim(work)) {
+      this.cover(Cov.queuePending);
+      return false;
+    }
+    this.cover(Cov.queueClaimed);
     this.cpu.preemptDisable();
     this.irqWorkQueueLocal(work);
     this.cpu.preemptEnable();
@@ -134,13 +148,22 @@ export class IrqWork extends Smp {
   irqWorkQueueOn(work: number, cpu: number): boolean {
     this.count(Counter.queueCalls);
     // All work should have been flushed before going offline.
-    if (this.cpu.cpuIsOffline(cpu)) this.cpu.warnOnce(`irq_work_queue_on: cpu${cpu} is offline`);
-    if (!this.irqWorkClaim(work)) return false;
+    if (this.cpu.cpuIsOffline(cpu)) {
+      this.cover(Cov.queueOnOffline);
+      this.cpu.warnOnce(`irq_work_queue_on: cpu${cpu} is offline`);
+    }
+    if (!this.irqWorkClaim(work)) {
+      this.cover(Cov.queueOnPending);
+      return false;
+    }
 
     this.cpu.preemptDisable();
     if (cpu !== this.cpu.id) {
       // The arch's remote IPI send/receive is not NMI safe.
-      if (this.cpu.inNmi()) this.cpu.warnOnce('irq_work_queue_on: remote queue from NMI');
+      if (this.cpu.inNmi()) {
+        this.cover(Cov.queueOnRemoteNmi);
+        this.cpu.warnOnce('irq_work_queue_on: remote queue from NMI');
+      }
 
       // On RT a non-HARD_IRQ work goes on the remote lazy_list, and the remote CPU's HARD_IRQ
       // wakeup work is queued instead, so that the remote hardirq wakes the remote irq_workd.
@@ -148,6 +171,7 @@ export class IrqWork extends Smp {
       if (this.cfg.preemptRt && !this.irqWorkIsHard(work)) {
         // Not first on the remote lazy_list: its first adder already arranged the wake-up.
         if (!this.llistAdd(work, this.perCpu(CPU_LAZY_LIST, cpu))) {
+          this.cover(Cov.queueOnLazyNotEmpty);
           this.cpu.preemptEnable();
           return true;
         }
@@ -155,12 +179,15 @@ export class IrqWork extends Smp {
         node = this.mem.wakeupWork(cpu);
         // Already pending: a wake-up is on its way and will find our work on the lazy_list.
         if (!this.irqWorkClaim(node)) {
+          this.cover(Cov.queueOnWakeupPending);
           this.cpu.preemptEnable();
           return true;
         }
-      }
+        this.cover(Cov.queueOnWakeupQueued);
+      } else this.cover(this.cfg.preemptRt ? Cov.queueOnRemoteHard : Cov.queueOnRemoteNoRt);
       this.smpCallSingleQueue(cpu, node);
     } else {
+      this.cover(Cov.queueOnLocal);
       this.irqWorkQueueLocal(work);
     }
     this.cpu.preemptEnable();
@@ -171,9 +198,16 @@ export class IrqWork extends Smp {
   irqWorkNeedsCpu(): boolean {
     const raisedEmpty = this.llistEmpty(this.thisCpu(CPU_RAISED_LIST));
     const lazyEmpty = this.llistEmpty(this.thisCpu(CPU_LAZY_LIST));
-    if ((raisedEmpty || this.cfg.archHasIrqWorkInterrupt) && lazyEmpty) return false;
+    if ((raisedEmpty || this.cfg.archHasIrqWorkInterrupt) && lazyEmpty) {
+      this.cover(Cov.needsCpuNo);
+      return false;
+    }
+    this.cover(lazyEmpty ? Cov.needsCpuRaised : Cov.needsCpuLazy);
     // All work should have been flushed before going offline.
-    if (this.cpu.cpuIsOffline(this.cpu.id)) this.cpu.warnOnce('irq_work_needs_cpu: this cpu is offline');
+    if (this.cpu.cpuIsOffline(this.cpu.id)) {
+      this.cover(Cov.needsCpuOffline);
+      this.cpu.warnOnce('irq_work_needs_cpu: this cpu is offline');
+    }
     return true;
   }
 
@@ -196,12 +230,13 @@ export class IrqWork extends Smp {
     // Clear BUSY, unless someone claimed the work meanwhile (then flags no longer match and the
     // new owner's run will clear it).
     this.hooks.singleClearBusy(this.cpu.id, work);
-    Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    const seen = Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    this.cover(seen === flags ? Cov.singleBusyCleared : Cov.singleBusyKept);
     this.cpu.interruptPoint('irq_work_single:after-clear-busy');
 
     if ((this.cfg.preemptRt && !this.irqWorkIsHard(work)) || !this.cfg.archHasIrqWorkInterrupt) {
       this.rcuwaitWakeUp(work);
-    }
+    } else this.cover(Cov.singleNoWake);
     this.hooks.singleEnd(this.cpu.id, work);
   }
 
@@ -211,9 +246,14 @@ export class IrqWork extends Smp {
     // run with irqs off.
     this.hooks.runList(this.cpu.id, list);
     if (!this.cpu.irqsDisabled() && !this.cfg.preemptRt) {
+      this.cover(Cov.runListIrqsOn);
       this.cpu.warnOnce('BUG: irq_work_run_list with irqs enabled');
     }
-    if (this.llistEmpty(list)) return;
+    if (this.llistEmpty(list)) {
+      this.cover(Cov.runListEmpty);
+      return;
+    }
+    this.cover(Cov.runListTook);
 
     let node = this.llistDelAll(list);
     this.cpu.interruptPoint('irq_work_run_list:after-del-all');
@@ -227,6 +267,7 @@ export class IrqWork extends Smp {
 
   /** irq_work_run(): the self-IPI handler (hotplug also calls it). */
   irqWorkRun(): void {
+    this.cover(this.cfg.preemptRt ? Cov.irqWorkRunRt : Cov.irqWorkRunNoRt);
     this.irqWorkRunList(this.thisCpu(CPU_RAISED_LIST));
     if (!this.cfg.preemptRt) this.irqWorkRunList(this.thisCpu(CPU_LAZY_LIST));
     else this.wakeIrqWorkd();
@@ -235,7 +276,11 @@ export class IrqWork extends Smp {
   /** irq_work_tick(): from the timer tick. */
   irqWorkTick(): void {
     const raised = this.thisCpu(CPU_RAISED_LIST);
-    if (!this.llistEmpty(raised) && !this.cfg.archHasIrqWorkInterrupt) this.irqWorkRunList(raised);
+    if (!this.llistEmpty(raised) && !this.cfg.archHasIrqWorkInterrupt) {
+      this.cover(Cov.tickRunsRaised);
+      this.irqWorkRunList(raised);
+    }
+    this.cover(this.cfg.preemptRt ? Cov.tickRtWake : Cov.tickNoRtLazy);
     if (!this.cfg.preemptRt) this.irqWorkRunList(this.thisCpu(CPU_LAZY_LIST));
     else this.wakeIrqWorkd();
   }
@@ -244,19 +289,28 @@ export class IrqWork extends Smp {
   irqWorkSync(work: number): void {
     this.count(Counter.syncs);
     this.hooks.syncStart(this.cpu.id, work);
-    if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    if (this.cpu.irqsDisabled()) {
+      this.cover(Cov.syncIrqsOff);
+      this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    }
     this.cpu.mightSleep('irq_work_sync');
     if ((this.cfg.preemptRt && !this.irqWorkIsHard(work)) || !this.cfg.archHasIrqWorkInterrupt) {
       // The work runs in a thread (or from the tick): sleep instead of spinning.
+      this.cover(Cov.syncSleep);
       this.rcuwaitWaitEvent(work, () => !this.irqWorkIsBusy(work), TASK_UNINTERRUPTIBLE);
     } else {
-      while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+      this.cover(Cov.syncSpin);
+      while (this.irqWorkIsBusy(work)) {
+        this.cover(Cov.syncSpinRelax);
+        this.cpu.cpuRelax();
+      }
     }
     this.hooks.syncEnd(this.cpu.id, work);
   }
 
   /** run_irq_workd(): the thread function of irq_workd. */
   runIrqWorkd(_cpu: number): void {
+    this.cover(Cov.runIrqWorkd);
     this.irqWorkRunList(this.thisCpu(CPU_LAZY_LIST));
   }
 
@@ -267,7 +321,11 @@ export class IrqWork extends Smp {
 
   /** irq_work_init_threads(): on RT, create this CPU's irq_workd (smpboot_register_percpu_thread). */
   irqWorkInitThreads(): void {
-    if (!this.cfg.preemptRt) return;
+    if (!this.cfg.preemptRt) {
+      this.cover(Cov.initThreadsNoRt);
+      return;
+    }
+    this.cover(Cov.initThreadsRt);
     this.irqWorkdSetup(this.cpu.id);
     // A new smpboot thread starts runnable, checks thread_should_run() and goes to sleep.
     Atomics.store(this.i32, this.thisCpu(CPU_IRQWORKD_STATE), TASK_RUNNING);

@@ -8,6 +8,7 @@
  * A head is a word holding the first node's index (0 = empty); `next` is a word of each node.
  */
 import { KernelBase } from './base.js';
+import { Cov } from './coverage.js';
 
 export abstract class Llist extends KernelBase {
   /** llist_add(): links `node` in front; returns whether the list was empty before. */
@@ -24,9 +25,11 @@ export abstract class Llist extends KernelBase {
       this.cpu.interruptPoint('llist_add:before-cmpxchg');
       const seen = Atomics.compareExchange(i32, head, first, node);
       if (seen === first) break;
+      this.cover(Cov.llistAddRetry);
       first = seen;
     }
     this.hooks.listAdd(this.cpu.id, head, node, first === 0);
+    this.cover(first === 0 ? Cov.llistAddEmpty : Cov.llistAddNotEmpty);
     return first === 0;
   }
 
@@ -34,6 +37,7 @@ export abstract class Llist extends KernelBase {
   llistDelAll(head: number): number {
     const first = Atomics.exchange(this.i32, head, 0);
     this.hooks.listDelAll(this.cpu.id, head, first);
+    this.cover(first !== 0 ? Cov.llistDelAllTook : Cov.llistDelAllEmpty);
     return first;
   }
 

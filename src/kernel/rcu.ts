@@ -6,6 +6,7 @@
  */
 import { CPU_ONLINE, CPU_RCU_NESTING, CPU_RCU_QS, H_RCU_SEQ } from './layout.js';
 import { Llist } from './llist.js';
+import { Cov } from './coverage.js';
 
 export abstract class Rcu extends Llist {
   /** rcu_read_lock() */
@@ -29,7 +30,11 @@ export abstract class Rcu extends Llist {
       // end bumped the count after our read, and we wait for nothing more than that.
       const qsWord = this.perCpu(CPU_RCU_QS, cpu);
       const qs0 = Atomics.load(i32, qsWord);
-      if (Atomics.load(i32, this.perCpu(CPU_RCU_NESTING, cpu)) === 0) continue;
+      if (Atomics.load(i32, this.perCpu(CPU_RCU_NESTING, cpu)) === 0) {
+        this.cover(Cov.gpCpuQuiet);
+        continue;
+      }
+      this.cover(Cov.gpCpuReader);
       while (Atomics.load(i32, qsWord) === qs0 && Atomics.load(i32, this.perCpu(CPU_ONLINE, cpu)) !== 0) {
         this.cpu.cpuRelax();
       }

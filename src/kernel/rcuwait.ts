@@ -5,6 +5,7 @@
 import { taskFromWord, taskToWord, TASK_RUNNING } from './cpu.js';
 import { W_IRQWAIT } from './layout.js';
 import { Rcu } from './rcu.js';
+import { Cov } from './coverage.js';
 
 export abstract class Rcuwait extends Rcu {
   /** rcuwait_wait_event(w, condition, state): sleep until `condition()` holds. */
@@ -17,11 +18,15 @@ export abstract class Rcuwait extends Rcu {
       // set_current_state() carries a full barrier: the state is visible before we test.
       this.cpu.setCurrentState(state);
       if (condition()) break;
+      this.cover(Cov.rcuwaitWaitSleep);
+      this.hooks.rcuwaitSleep(this.cpu.id, work);
       this.cpu.schedule();
     }
     // finish_rcuwait()
+    this.cover(Cov.rcuwaitWaitDone);
     Atomics.store(this.i32, slot, 0);
     this.cpu.setCurrentState(TASK_RUNNING);
+    this.hooks.rcuwaitDone(this.cpu.id, work);
   }
 
   /** rcuwait_wake_up(w): wake the waiter, if there is one. */
@@ -30,7 +35,12 @@ export abstract class Rcuwait extends Rcu {
     // Atomics.load is seq-cst, which gives the same.
     this.hooks.touch(this.cpu.id, work, 'rcuwait_wake_up');
     const task = Atomics.load(this.i32, this.nodeWord(work, W_IRQWAIT));
-    if (task === 0) return false;
-    return this.cpu.wakeUpProcess(taskFromWord(task));
+    if (task === 0) {
+      this.cover(Cov.rcuwaitWakeNone);
+      return false;
+    }
+    const woke = this.cpu.wakeUpProcess(taskFromWord(task));
+    this.cover(woke ? Cov.rcuwaitWakeWoke : Cov.rcuwaitWakeAwake);
+    return woke;
   }
 }

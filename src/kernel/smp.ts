@@ -6,6 +6,7 @@
 import { CSD_TYPE_IRQ_WORK, CSD_TYPE_MASK } from './flags.js';
 import { CPU_CALL_SINGLE_QUEUE, IPI_CALL_FUNCTION_SINGLE } from './layout.js';
 import { Rcuwait } from './rcuwait.js';
+import { Cov } from './coverage.js';
 
 export abstract class Smp extends Rcuwait {
   /** irq_work_single() and irq_work_run(): provided by irq_work.ts. */
@@ -16,7 +17,10 @@ export abstract class Smp extends Rcuwait {
   smpCallSingleQueue(cpu: number, node: number): void {
     // A non-empty queue means an IPI is already on its way (or the flush has not taken the list
     // yet): the flush takes the whole list, so it will find our node too.
-    if (this.llistAdd(node, this.perCpu(CPU_CALL_SINGLE_QUEUE, cpu))) this.sendCallFunctionSingleIpi(cpu);
+    if (this.llistAdd(node, this.perCpu(CPU_CALL_SINGLE_QUEUE, cpu))) {
+      this.cover(Cov.callSingleQueueIpi);
+      this.sendCallFunctionSingleIpi(cpu);
+    } else this.cover(Cov.callSingleQueueNoIpi);
   }
 
   /** send_call_function_single_ipi(cpu). */
@@ -27,6 +31,7 @@ export abstract class Smp extends Rcuwait {
 
   /** generic_smp_call_function_single_interrupt(): the IPI handler, hardirq context. */
   genericSmpCallFunctionSingleInterrupt(): void {
+    this.cover(Cov.callSingleInterrupt);
     this.flushSmpCallFunctionQueue();
   }
 
@@ -36,6 +41,7 @@ export abstract class Smp extends Rcuwait {
    * already parked irq_workd).
    */
   smpcfdDyingCpu(): void {
+    this.cover(Cov.dyingCpu);
     this.flushSmpCallFunctionQueue();
     this.irqWorkRun();
   }
@@ -52,8 +58,13 @@ export abstract class Smp extends Rcuwait {
       // Safe iteration: read next first, the callback may re-queue the node.
       const next = this.llistNext(node);
       const type = Atomics.load(this.i32, this.flagsOf(node)) & CSD_TYPE_MASK;
-      if (type === CSD_TYPE_IRQ_WORK) this.irqWorkSingle(node);
-      else this.cpu.warnOnce(`call_single_queue: node ${node} has csd type 0x${type.toString(16)}`);
+      if (type === CSD_TYPE_IRQ_WORK) {
+        this.cover(Cov.flushIrqWork);
+        this.irqWorkSingle(node);
+      } else {
+        this.cover(Cov.flushOtherCsd);
+        this.cpu.warnOnce(`call_single_queue: node ${node} has csd type 0x${type.toString(16)}`);
+      }
       node = next;
     }
   }

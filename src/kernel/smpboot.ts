@@ -8,6 +8,7 @@
 import { TASK_INTERRUPTIBLE, TASK_PARKED, TASK_RUNNING } from './cpu.js';
 import { IrqWork } from './irq_work.js';
 import { CPU_IRQWORKD_STATE } from './layout.js';
+import { Cov } from './coverage.js';
 
 export class Kernel extends IrqWork {
   /**
@@ -22,9 +23,11 @@ export class Kernel extends IrqWork {
       this.cpu.setCurrentState(TASK_INTERRUPTIBLE);
       this.cpu.preemptDisable();
       if (!this.irqWorkdShouldRun(this.cpu.id)) {
+        this.cover(Cov.threadFnSleep);
         this.cpu.preemptEnable(); // preempt_enable_no_resched()
         return; // schedule()
       }
+      this.cover(Cov.threadFnRun);
       this.cpu.setCurrentState(TASK_RUNNING); // __set_current_state(TASK_RUNNING)
       this.cpu.preemptEnable();
       this.runIrqWorkd(this.cpu.id);
@@ -39,12 +42,14 @@ export class Kernel extends IrqWork {
   smpbootParkThreads(): void {
     const word = this.thisCpu(CPU_IRQWORKD_STATE);
     const state = Atomics.load(this.i32, word);
+    this.cover(state === TASK_INTERRUPTIBLE ? Cov.parkSleeping : state === TASK_RUNNING ? Cov.parkRunnable : Cov.parkNoThread);
     if (state === TASK_RUNNING || state === TASK_INTERRUPTIBLE) Atomics.store(this.i32, word, TASK_PARKED);
   }
 
   /** smpboot_unpark_threads(): CPU back up — the thread runs again and looks at its list. */
   smpbootUnparkThreads(): void {
-    Atomics.compareExchange(this.i32, this.thisCpu(CPU_IRQWORKD_STATE), TASK_PARKED, TASK_RUNNING);
+    const was = Atomics.compareExchange(this.i32, this.thisCpu(CPU_IRQWORKD_STATE), TASK_PARKED, TASK_RUNNING);
+    this.cover(was === TASK_PARKED ? Cov.unparkWoke : Cov.unparkNoThread);
   }
 }
 

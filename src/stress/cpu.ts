@@ -4,14 +4,16 @@
  * task context (interrupts, ticks, irq_workd and NO_HZ idle come through the runtime), random
  * idling, stutter and CPU hotplug, until the run leaves RUNNING.
  */
-import { CPU_CHECKS } from '../checks/index.js';
+import { CPU_CHECKS, optInChecks } from '../checks/index.js';
 import { shadowHooks } from '../checks/shadow.js';
 import { combineProbes } from '../cpu/probes.js';
 import type { SimCpu } from '../cpu/sim-cpu.js';
+import { newCoverageSink, type CoverageSink } from '../kernel/coverage.js';
 import { combineHooks, type KernelHooks } from '../kernel/hooks.js';
 import type { KernelMemory } from '../kernel/memory.js';
 import { bootCpu, runProgram } from '../machine/boot.js';
 import { chaosProbes } from '../race/chaos.js';
+import { hungTaskHooks } from '../race/hung-task.js';
 import { formatTrace, readTrace, TraceRing } from '../race/trace.js';
 import { traceHooks, traceProbes } from '../race/trace-hooks.js';
 import { Random } from '../util/random.js';
@@ -30,6 +32,7 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
   let cpuOf: SimCpu | undefined;
   let memOf: KernelMemory | undefined;
   let driver: WorkloadDriver | undefined;
+  let coverage: CoverageSink | undefined;
 
   const report = (check: string, work: number, message: string, info = false): void => {
     counts[check] = (counts[check] ?? 0) + 1;
@@ -66,7 +69,11 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
       }
       if (race?.checks) {
         hooks.push(shadowHooks(mem));
+        // What this CPU's tasks wait for, for the main thread's hung-task scanner.
+        hooks.push(hungTaskHooks(mem, cpu));
         for (const check of CPU_CHECKS) hooks.push(check.hooks({ mem, cpu, report }));
+        // And the opt-in checks the workload asks for (sync-overlap).
+        for (const check of optInChecks(task.spec.checks)) hooks.push(check.hooks({ mem, cpu, report }));
       }
       if (race?.chaos) {
         // Random NMIs only while the workload runs: quiescing must be able to drain.
@@ -75,7 +82,9 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         };
         probes.push(chaosProbes(cpu, new Random(task.seed ^ 0x5eed, task.cpu), race.chaos, nmi));
       }
-      return { hooks: combineHooks(hooks), probes: combineProbes(probes) };
+      // With the checks, the kernel also counts its branches (a run says which paths it drove).
+      if (race?.checks) coverage = newCoverageSink(() => cpu.coverageSlot());
+      return { hooks: combineHooks(hooks), probes: combineProbes(probes), ...(coverage ? { coverage } : {}) };
     },
   });
   const { rt, mem, clock } = booted;
@@ -90,6 +99,7 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         new Random(task.seed ^ 0x407, task.cpu),
         task.hotplug,
         (work, message) => report('stranded', work, message, true),
+        (work, message) => report('offline', work, message),
         booted.running,
       )
     : null;
@@ -101,20 +111,28 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
     const failAtNs = task.failAfterMs === undefined ? Infinity : clock() + task.failAfterMs * 1e6;
     const stutter = race?.stutter;
     let nextStutterNs = stutter ? booted.control.runStartNs + stutter.everyMs * 1e6 : Infinity;
-    const notRunning = () => !booted.running();
+    // The task sleeps until `untilNs` (or the run ends): the CPU idles, and the timer that ends
+    // the sleep fires in hardirq on the still idle CPU and queues a work (workload.hardirq).
+    const sleep = (untilNs: number) =>
+      rt.idle(() => {
+        if (!booted.running()) return true;
+        if (clock() < untilNs) return false;
+        workload.hardirq();
+        return true;
+      }, untilNs);
     while (booted.running()) {
       workload.step();
       rt.interruptPoint();
-      if (rng.chance(task.spec.idleChance)) rt.idle(notRunning, clock() + idleNs);
+      if (rng.chance(task.spec.idleChance)) sleep(clock() + idleNs);
       if (nextStutterNs !== Infinity && clock() >= nextStutterNs) {
         // Stutter: every CPU pauses the workload at the same moments, so that work stranded on
         // an idle CPU has nobody left to rescue it by accident.
-        rt.idle(notRunning, nextStutterNs + stutter!.idleMs * 1e6);
+        sleep(nextStutterNs + stutter!.idleMs * 1e6);
         nextStutterNs += stutter!.everyMs * 1e6;
       }
       hotplug?.maybeCycle();
       if (failAtNs !== Infinity && clock() >= failAtNs) throw new Error(`injected failure on cpu${task.cpu}`);
     }
   });
-  return { cpu: task.cpu, warnings: booted.warnings, violations, counts, clockSkewNs };
+  return { cpu: task.cpu, warnings: booted.warnings, violations, counts, clockSkewNs, ...(coverage ? { coverage: coverage.counts } : {}) };
 }

@@ -21,18 +21,21 @@ import {
   type ExtraRegion,
 } from '../kernel/layout.js';
 import type { KernelMemory, MemoryHandle } from '../kernel/memory.js';
-import { PHASE_QUIESCE, PHASE_RUNNING } from '../machine/control.js';
+import { MachineControl, PHASE_QUIESCE, PHASE_RUNNING } from '../machine/control.js';
 import { stateDump } from '../machine/dump.js';
 import type { FinishedRun, LiveRun, Machine, RunKind, RunOptionsOfMachine } from '../machine/machine.js';
+import { contractRegion } from '../checks/contract-layout.js';
 import { shadowRegion } from '../checks/shadow-layout.js';
+import { hungTaskRegion, taskHistory } from '../race/hung-task.js';
 import { LivenessScanner } from '../race/liveness.js';
 import { formatTrace, readTrace, traceRegion } from '../race/trace.js';
 import { findVariant } from '../variants/index.js';
 import { hotplugRegion } from '../workload/hotplug.js';
 import { initPool, poolLayout } from '../workload/pool.js';
 import { worksPerCpu } from '../workload/spec.js';
+import { coverageConfig, coverageReport, sumCoverage, type CoverageReport } from './coverage.js';
 import type { RaceOptions, RunOptions } from './options.js';
-import { accountingViolations, collectCpuStats, totalsOf, type CpuStats, type Totals } from './report.js';
+import { accountingViolations, collectCpuStats, contractViolations, totalsOf, type CpuStats, type Totals } from './report.js';
 import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
 const LIVENESS_SCAN_MS = 20;
@@ -56,8 +59,10 @@ export interface RunResult {
   counts: Record<string, number>;
   /** When the first finding came, ms after the start; null when there was none. */
   timeToFirstFindingMs: number | null;
-  /** State dump when the run did not drain (or when the watchdog saw a soft lockup). */
+  /** State dump when the run did not drain, the watchdog saw a soft lockup, or a task hung. */
   dump?: string;
+  /** Runs with checks: which branches of the kernel code ran, and which reachable ones did not. */
+  coverage?: CoverageReport;
 }
 
 /** A stress (or race) run on `machine`. */
@@ -71,7 +76,9 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
   const mainFindings: Violation[] = [];
   const regions: ExtraRegion[] = [
     ...(race ? [shadowRegion({ nrCpus: opts.cpus, nrWorks: opts.cpus * worksPerCpu(opts.workload) })] : []),
+    ...(race ? [contractRegion({ nrCpus: opts.cpus, nrWorks: opts.cpus * worksPerCpu(opts.workload) })] : []),
     ...(race?.trace ? [traceRegion(opts.cpus)] : []),
+    ...(race ? [hungTaskRegion(opts.cpus)] : []),
     ...(opts.hotplug ? [hotplugRegion()] : []),
   ];
   return {
@@ -136,7 +143,14 @@ function livenessScan(run: LiveRun, race: RaceOptions, out: Violation[]): () => 
         context: '-',
         message: f.message,
         atMs: (run.clock() - run.runStartNs) / 1e6,
-        trace: race.trace ? [...formatTrace(run.mem, readTrace(run.mem, 12), run.runStartNs), '', ...stateDump(run.mem).split('\n')] : undefined,
+        // A hung task's history is its own CPU's events since its sync began; a stuck work's, every CPU's last ones.
+        trace: race.trace
+          ? [
+              ...(f.hungTask ? taskHistory(run.mem, f.cpu, f.work, run.runStartNs) : formatTrace(run.mem, readTrace(run.mem, 12), run.runStartNs)),
+              '',
+              ...stateDump(run.mem).split('\n'),
+            ]
+          : undefined,
       });
     }
   };
@@ -159,7 +173,7 @@ function isQuiet(mem: KernelMemory): boolean {
 }
 
 function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFindings: Violation[]): RunResult {
-  const { mem, results, runMs, drainMs, drained, hang } = run;
+  const { mem, results, runMs, drainMs, drained, hang, hungTasks } = run;
   const perCpu = collectCpuStats(mem, runMs * 1e6);
   const totals = totalsOf(perCpu);
   // Seen by the machine itself: liveness during the run, then hangs, draining and accounting.
@@ -171,6 +185,14 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
     machineSeen.push({ check: 'liveness', cpu: -1, work: 0, context: '-', message: hang?.message ?? 'the machine did not quiesce' });
   } else {
     machineSeen.push(...accountingViolations(mem, totals));
+    // Drained: nothing is pending any more, so every run a failed claim was promised has come.
+    machineSeen.push(...contractViolations(mem));
+  }
+  // Tasks the run ended with still blocked (the machine unwound their CPUs): each with its history.
+  const runStartNs = new MachineControl(mem).runStartNs;
+  for (const t of hungTasks) {
+    const history = opts.race?.trace ? taskHistory(mem, t.cpu, 0, runStartNs) : [];
+    machineSeen.push({ check: 'liveness', cpu: t.cpu, work: 0, context: '-', message: t.message, atMs: t.atMs, trace: [...history, ...(history.length ? [''] : []), ...t.dump.split('\n')] });
   }
   const violations: Violation[] = [];
   for (const r of results) if (r) violations.push(...r.violations);
@@ -182,6 +204,7 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
   for (const v of machineSeen) counts[v.check] = (counts[v.check] ?? 0) + 1;
   const firstAt = violations.filter((v) => !v.info).map((v) => v.atMs).filter((t): t is number => t !== undefined);
   const warnings = results.flatMap((r) => (r ? r.warnings.map((what) => ({ cpu: r.cpu, what })) : []));
+  const coverageCounts = sumCoverage(results.map((r) => r?.coverage));
   return {
     options: opts,
     perCpu,
@@ -196,6 +219,7 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
     ok: violations.every((v) => v.info),
     counts,
     timeToFirstFindingMs: firstAt.length ? Math.min(...firstAt) : null,
-    dump: hang?.dump,
+    dump: hang?.dump ?? hungTasks[0]?.dump,
+    ...(coverageCounts ? { coverage: coverageReport(coverageCounts, coverageConfig(opts)) } : {}),
   };
 }

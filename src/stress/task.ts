@@ -55,4 +55,6 @@ export interface CpuTaskResult {
   counts: Record<string, number>;
   /** Clock skew of this worker's calibrated clock against hrtime at the end, ns. */
   clockSkewNs: number;
+  /** Runs with checks: this CPU's kernel branch coverage (kernel/coverage.ts, point × slot). */
+  coverage?: Float64Array;
 }

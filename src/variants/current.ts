@@ -5,6 +5,7 @@
  * are readers anyway), and irq_work_sync() waits for a grace period after its rcuwait, so the
  * executor is out of the work before the caller can free it.
  */
+import { Cov } from '../kernel/coverage.js';
 import { CPU_LAZY_LIST, Counter } from '../kernel/layout.js';
 import { TASK_UNINTERRUPTIBLE } from '../kernel/cpu.js';
 import { Kernel } from '../kernel/smpboot.js';
@@ -13,6 +14,7 @@ import { defineVariant } from './variant.js';
 class CurrentKernel extends Kernel {
   /** run_irq_workd() with the fix: the list runs inside rcu_read_lock(). */
   override runIrqWorkd(_cpu: number): void {
+    this.cover(Cov.currentRunIrqWorkd);
     this.rcuReadLock();
     this.irqWorkRunList(this.thisCpu(CPU_LAZY_LIST));
     this.rcuReadUnlock();
@@ -22,15 +24,23 @@ class CurrentKernel extends Kernel {
   override irqWorkSync(work: number): void {
     this.count(Counter.syncs);
     this.hooks.syncStart(this.cpu.id, work);
-    if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    if (this.cpu.irqsDisabled()) {
+      this.cover(Cov.currentSyncIrqsOff);
+      this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    }
     this.cpu.mightSleep('irq_work_sync');
     if ((this.cfg.preemptRt && !this.irqWorkIsHard(work)) || !this.cfg.archHasIrqWorkInterrupt) {
+      this.cover(Cov.currentSyncSleep);
       this.rcuwaitWaitEvent(work, () => !this.irqWorkIsBusy(work), TASK_UNINTERRUPTIBLE);
       // irq_work_single() touches the work after clearing BUSY, always inside a reader: once a
       // grace period has passed, it is done with the work.
       this.synchronizeRcu();
     } else {
-      while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+      this.cover(Cov.currentSyncSpin);
+      while (this.irqWorkIsBusy(work)) {
+        this.cover(Cov.currentSyncSpinRelax);
+        this.cpu.cpuRelax();
+      }
     }
     this.hooks.syncEnd(this.cpu.id, work);
   }

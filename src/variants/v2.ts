@@ -13,6 +13,7 @@
  */
 import { IRQ_WORK_BUSY, IRQ_WORK_HARD_IRQ, IRQ_WORK_PENDING } from '../kernel/flags.js';
 import { TASK_UNINTERRUPTIBLE } from '../kernel/cpu.js';
+import { Cov } from '../kernel/coverage.js';
 import { Counter, CPU_LAZY_LIST } from '../kernel/layout.js';
 import { Kernel } from '../kernel/smpboot.js';
 import { defineVariant } from './variant.js';
@@ -21,12 +22,21 @@ class V2Kernel extends Kernel {
   /** irq_work_queue_on() as in the seed. */
   override irqWorkQueueOn(work: number, cpu: number): boolean {
     this.count(Counter.queueCalls);
-    if (this.cpu.cpuIsOffline(cpu)) this.cpu.warnOnce(`irq_work_queue_on: cpu${cpu} is offline`);
-    if (!this.irqWorkClaim(work)) return false;
+    if (this.cpu.cpuIsOffline(cpu)) {
+      this.cover(Cov.v2QueueOnOffline);
+      this.cpu.warnOnce(`irq_work_queue_on: cpu${cpu} is offline`);
+    }
+    if (!this.irqWorkClaim(work)) {
+      this.cover(Cov.v2QueueOnPending);
+      return false;
+    }
 
     this.cpu.preemptDisable();
     if (cpu !== this.cpu.id) {
-      if (this.cpu.inNmi()) this.cpu.warnOnce('irq_work_queue_on: remote queue from NMI');
+      if (this.cpu.inNmi()) {
+        this.cover(Cov.v2QueueOnRemoteNmi);
+        this.cpu.warnOnce('irq_work_queue_on: remote queue from NMI');
+      }
       if (
         this.cfg.preemptRt &&
         !(Atomics.load(this.i32, this.flagsOf(work)) & IRQ_WORK_HARD_IRQ) &&
@@ -34,13 +44,19 @@ class V2Kernel extends Kernel {
       ) {
         this.cpu.interruptPoint('irq_work_queue_on:after-lazy-add');
         const wakeWork = this.mem.wakeupWork(cpu); // per_cpu(irq_work_pending, cpu)
-        if (this.irqWorkClaim(wakeWork)) this.smpCallSingleQueue(cpu, wakeWork);
+        if (this.irqWorkClaim(wakeWork)) {
+          this.cover(Cov.v2QueueOnWakeupQueued);
+          this.smpCallSingleQueue(cpu, wakeWork);
+        } else this.cover(Cov.v2QueueOnWakeupPending);
       } else {
         // Reached also when the lazy_list add above returned false: the node is already linked
-        // on the remote lazy_list, and now goes on call_single_queue as well.
+        // on the remote lazy_list, and now goes on call_single_queue as well. (For the coverage
+        // count, the HARD_IRQ bit, fixed at init, tells the two apart: a plain read.)
+        this.cover(this.cfg.preemptRt && !this.irqWorkIsHard(work) ? Cov.v2QueueOnDoubleAdd : Cov.v2QueueOnDirect);
         this.smpCallSingleQueue(cpu, work);
       }
     } else {
+      this.cover(Cov.v2QueueOnLocal);
       this.irqWorkQueueLocal(work);
     }
     this.cpu.preemptEnable();
@@ -59,9 +75,11 @@ class V2Kernel extends Kernel {
     this.callFunc(work);
     this.cpu.interruptPoint('irq_work_single:after-func');
     this.hooks.singleClearBusy(this.cpu.id, work);
-    Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    const seen = Atomics.compareExchange(this.i32, flagsWord, flags, flags & ~IRQ_WORK_BUSY);
+    this.cover(seen === flags ? Cov.v2SingleBusyCleared : Cov.v2SingleBusyKept);
     this.cpu.interruptPoint('irq_work_single:after-clear-busy');
     if (!this.cfg.archHasIrqWorkInterrupt) this.rcuwaitWakeUp(work);
+    else this.cover(Cov.v2SingleNoWake);
     this.hooks.singleEnd(this.cpu.id, work);
   }
 
@@ -69,12 +87,20 @@ class V2Kernel extends Kernel {
   override irqWorkSync(work: number): void {
     this.count(Counter.syncs);
     this.hooks.syncStart(this.cpu.id, work);
-    if (this.cpu.irqsDisabled()) this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    if (this.cpu.irqsDisabled()) {
+      this.cover(Cov.v2SyncIrqsOff);
+      this.cpu.warnOnce('irq_work_sync with irqs disabled');
+    }
     this.cpu.mightSleep('irq_work_sync');
     if (!this.cfg.archHasIrqWorkInterrupt) {
+      this.cover(Cov.v2SyncSleep);
       this.rcuwaitWaitEvent(work, () => !this.irqWorkIsBusy(work), TASK_UNINTERRUPTIBLE);
     } else {
-      while (this.irqWorkIsBusy(work)) this.cpu.cpuRelax();
+      this.cover(Cov.v2SyncSpin);
+      while (this.irqWorkIsBusy(work)) {
+        this.cover(Cov.v2SyncSpinRelax);
+        this.cpu.cpuRelax();
+      }
     }
     this.hooks.syncEnd(this.cpu.id, work);
   }

@@ -4,6 +4,7 @@
  * driver (workload/driver.ts) that runs it lives elsewhere.
  */
 import { readFileSync } from 'node:fs';
+import { OPT_IN_CHECKS } from '../checks/index.js';
 import { Errors } from '../errors.js';
 
 export interface OperationWeights {
@@ -13,7 +14,7 @@ export interface OperationWeights {
   queueHardirq: number;
   /** irq_work_queue() from an NMI. */
   queueNmi: number;
-  /** irq_work_queue_on() a random other CPU, from task context. */
+  /** irq_work_queue_on() a random other CPU (one call in 16: this CPU itself), from task context. */
   queueRemote: number;
   /** irq_work_sync() of one of this CPU's own works. */
   sync: number;
@@ -36,6 +37,8 @@ export interface WorkloadSpec {
   idleUs: number;
   /** Each CPU queues only its own works (always so with a syncFree weight). */
   privateWorks?: boolean;
+  /** Opt-in checks (checks/index.ts OPT_IN_CHECKS) this workload's race runs add to the default ones. */
+  checks?: readonly string[];
 }
 
 const base: Omit<WorkloadSpec, 'name' | 'description' | 'weights'> = {
@@ -81,11 +84,46 @@ export const PRESETS: Readonly<Record<string, WorkloadSpec>> = {
     works: { plain: 1, lazy: 6, hard: 1 },
     weights: { ...noOps, queueTask: 6, queueRemote: 2, sync: 1 },
   },
+  // Throughput per core (src/bench/throughput.ts): nothing in it waits for a tick, a sleep or
+  // another CPU. No LAZY works and no irq_work_sync (both wait for ticks or for irq_workd); no
+  // NMIs (their queue path is the task one, and a remote queue from NMI is a kernel warning).
+  // Private works, as many per CPU as a scenario may ask for: a work queued on a CPU the OS has
+  // descheduled stays PENDING until that CPU runs again (with 64 CPUs on 2 cores, most remote
+  // targets are not running), and a queuer with few works would spend the rest of its time slice
+  // finding them all busy — the figure would measure the OS scheduler, not the model. With 2048
+  // a CPU outlasts a time slice; with 512, 64 CPUs on 2 cores did half the works per CPU-second.
+  'cpu-bound': {
+    ...base,
+    name: 'cpu-bound',
+    description: 'queue own plain and HARD_IRQ works locally (task, hardirq) and on other CPUs; nothing sleeps or waits',
+    works: { plain: 1024, lazy: 0, hard: 1024 },
+    maySleepShare: 0,
+    requeueShare: 0,
+    idleChance: 0,
+    weights: { ...noOps, queueTask: 4, queueHardirq: 2, queueRemote: 2 },
+    privateWorks: true,
+  },
   'sync-free': {
     ...base,
     name: 'sync-free',
     description: 'sync, then free and reuse a work (use-after-free hunt; not part of mixed)',
     weights: { ...noOps, queueTask: 2, queueRemote: 4, syncFree: 3 },
+  },
+  // The overlap of two executions of one work (the zoo's overlap-busy-aba), as small as it gets:
+  // one HARD_IRQ work per CPU, which every CPU queues, here or on another CPU, so that it is
+  // often queued again while its callback still runs elsewhere; its owner syncs it meanwhile.
+  // HARD_IRQ, because that irq_work_sync spins on BUSY on RT too, where current's grace period
+  // does not help. (`"works": { "plain": 1, "hard": 0 }` in a scenario file takes the rcuwait
+  // sleep of RT instead.) Few works: the fewer there are, the more often executions overlap.
+  'sync-overlap': {
+    ...base,
+    name: 'sync-overlap',
+    description: 'every CPU queues every work, here or on another CPU, while its owner syncs it; asks for the sync-overlap check',
+    works: { plain: 0, lazy: 0, hard: 1 },
+    maySleepShare: 0,
+    requeueShare: 0,
+    weights: { ...noOps, queueTask: 3, queueRemote: 3, sync: 2 },
+    checks: ['sync-overlap'],
   },
 };
 
@@ -117,6 +155,7 @@ const TOP_FIELDS = [
   'idleChance',
   'idleUs',
   'privateWorks',
+  'checks',
 ];
 
 /** Validates a scenario object; every error names the field. Unset fields come from `extends` (default mixed). */
@@ -144,6 +183,13 @@ export function parseScenario(raw: unknown, file: string): WorkloadSpec {
     if (typeof value !== 'boolean') throw bad(field, 'must be true or false');
     return value;
   };
+  const optIn = OPT_IN_CHECKS.map((c) => c.name);
+  const checkList = (field: string, value: unknown): string[] => {
+    if (!Array.isArray(value) || value.some((c) => typeof c !== 'string' || !optIn.includes(c))) {
+      throw bad(field, `must be a list of opt-in checks: ${optIn.join(', ')}`);
+    }
+    return [...new Set(value as string[])];
+  };
   const section = <T extends object>(field: string, value: unknown, defaults: T, check: (k: string, v: unknown) => number): T => {
     if (value === undefined) return defaults;
     if (typeof value !== 'object' || value === null || Array.isArray(value)) throw bad(field, 'must be an object');
@@ -169,6 +215,9 @@ export function parseScenario(raw: unknown, file: string): WorkloadSpec {
     idleUs: obj.idleUs === undefined ? parent.idleUs : num('idleUs', obj.idleUs, 1e6),
     privateWorks: obj.privateWorks === undefined ? parent.privateWorks : bool('privateWorks', obj.privateWorks),
   };
+  // Only when set: a scenario without opt-in checks stays equal to its parent preset.
+  const checks = obj.checks === undefined ? parent.checks : checkList('checks', obj.checks);
+  if (checks !== undefined) spec.checks = checks;
   if (Object.values(spec.weights).every((w) => w === 0)) throw bad('weights', 'must give at least one operation a weight above 0');
   if (spec.works.plain + spec.works.lazy + spec.works.hard === 0) throw bad('works', 'must ask for at least one work');
   if (spec.maySleepShare + spec.requeueShare > 1) throw bad('requeueShare', 'plus maySleepShare must not exceed 1');
