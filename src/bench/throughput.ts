@@ -57,28 +57,17 @@ export interface CpuBoundPoint {
   problems: string[];
 }
 
-/** The skeleton baseline's works/s with T threads. */
-export interface SkeletonThroughput extends ThroughputFigure {
-  threads: number;
-  worksPerThread: number;
-  remoteShare: number;
-  /** Over the measured runs: successful claims, claims that found the work PENDING, works run, IPIs. */
-  claims: number;
-  failedClaims: number;
-  runs: number;
-  ipisSent: number;
-  selfIpis: number;
-  ipisTaken: number;
-  /**
-   * Mean over the measured runs of the share of the threads' time spent with their works stuck on
-   * the other threads' lists (SkeletonRun.stalledShare). Near 0 when the threads run at the same
-   * time; near 1 when the OS ran them in turns (a loaded machine): the figure is then the scheduler's.
-   */
-  stalledShare: number;
-  /** Every run (warm-up too) ran every claimed work exactly once. */
-  conserved: boolean;
-  problems: string[];
-}
+/**
+ * The skeleton baseline's works/s with T threads. The counts are summed over the measured runs,
+ * `stalledShare` is their mean, and `conserved` holds only if every run (warm-up too) ran every
+ * claimed work exactly once (the fields are SkeletonRun's, see skeleton-throughput.ts).
+ */
+export interface SkeletonThroughput
+  extends ThroughputFigure,
+    Pick<
+      SkeletonRun,
+      'threads' | 'worksPerThread' | 'remoteShare' | 'claims' | 'failedClaims' | 'runs' | 'ipisSent' | 'selfIpis' | 'ipisTaken' | 'stalledShare' | 'conserved' | 'problems'
+    > {}
 
 export interface ThroughputFigures {
   /** The machine's cores (availableParallelism()). */
