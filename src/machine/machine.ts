@@ -334,8 +334,15 @@ export class Machine {
       // Quiet counts only once no CPU can still claim of its own accord: each has left RUNNING,
       // or sleeps with its task blocked (it claims nothing until woken, and leaves RUNNING then).
       const allLeft = () => home.every((h, cpu) => h || control.hasLeftRunning(cpu) || blockedTaskName(mem, cpu) !== null);
-      while (!failure && !hang && performance.now() - drainStart < kind.drainMs) {
-        quietTwice = allLeft() && kind.isQuiet(mem) ? quietTwice + 1 : 0;
+      // drainMs counts from the moment every CPU has left RUNNING: how long the lists take to
+      // drain once nothing new comes. Before that a CPU may simply not have been scheduled yet
+      // (many busy threads on few cores); the soft-lockup watchdog's stallMs bounds that wait.
+      let allLeftAt = -1;
+      const limitMs = () => (allLeftAt < 0 ? kind.stallMs + kind.drainMs : allLeftAt - drainStart + kind.drainMs);
+      while (!failure && !hang && performance.now() - drainStart < limitMs()) {
+        const left = allLeft();
+        if (left && allLeftAt < 0) allLeftAt = performance.now();
+        quietTwice = left && kind.isQuiet(mem) ? quietTwice + 1 : 0;
         if (quietTwice >= 2) {
           drained = true;
           break;
@@ -346,7 +353,13 @@ export class Machine {
         // A task still blocked now ends the run blocked: ABORT (hung) will unwind it, so report it
         // first, with the state it hung in.
         if (kind.hangs === 'finding') hungAtEnd(away().filter((cpu) => blockedTaskName(mem, cpu) !== null), 'when quiescing gave up');
-        hung(-1, `the machine did not quiesce within ${kind.drainMs} ms: works still claimed or lists not empty`);
+        const notLeft = home.flatMap((h, cpu) => (h || control.hasLeftRunning(cpu) || blockedTaskName(mem, cpu) !== null ? [] : [cpu]));
+        hung(
+          -1,
+          notLeft.length
+            ? `the machine did not quiesce: ${notLeft.map((c) => `cpu${c}`).join(', ')} still in the workload ${Math.round(performance.now() - drainStart)} ms after it ended`
+            : `the machine did not quiesce within ${kind.drainMs} ms: works still claimed or lists not empty`,
+        );
       }
     }
     const drainMs = performance.now() - drainStart;
