@@ -60,7 +60,7 @@ describe('irqwork bench --quick', () => {
   });
 
   it('has a ratios object beside the raw figures', () => {
-    const finite = ['queueVsFloor', 'queuePendingVsFloor', 'remoteBusyVsSpin', 'skeletonVsSpin', 'remoteBusyVsSkeleton', 'remoteIdleVsNotify', 'postMessageVsRemoteBusy', 'works2vs1', 'works2vs1NonRt'];
+    const finite = ['queueVsFloor', 'queuePendingVsFloor', 'remoteBusyVsSpin', 'skeletonVsSpin', 'remoteBusyVsSkeleton', 'remoteIdleVsNotify', 'remoteIdleVsNotifyIdle', 'postMessageVsRemoteBusy', 'tickBound2vs1', 'tickBound2vs1NonRt', 'throughputVsSkeleton', 'throughputVsSkeletonNonRt', 'cpuBound2vs1', 'cpuBound2vs1NonRt'];
     for (const name of finite) {
       expect(doc.ratios[name], name).toBeTypeOf('number');
       expect(doc.ratios[name]! > 0 && Number.isFinite(doc.ratios[name]), name).toBe(true);
@@ -69,14 +69,17 @@ describe('irqwork bench --quick', () => {
       expect(doc.ratios[`rtVsNonRt${cls}`], cls).toBeTypeOf('number');
       expect(doc.ratios[`rtVsNonRt${cls}Busy`], cls).toBeTypeOf('number');
     }
-    // --quick measures 1, 2 and 4 CPUs only: no 64-CPU point to compare.
-    expect(doc.ratios.works64vs2).toBeNull();
+    // --quick measures 1 and 2 CPUs only: no 64-CPU point to compare.
+    expect(doc.ratios.tickBound64vs2).toBeNull();
+    expect(doc.ratios.cpuBound64vs2).toBeNull();
+    // The old names of the tick-bound ratios are gone (docs/LATENCY.md lists the renames).
+    expect(doc.ratios.works2vs1).toBeUndefined();
     expect(doc.queueCost.claimOkNs).toBeGreaterThan(0);
     expect(Object.keys(doc.handoff)).toEqual(['spinOneWay', 'skeletonOneWay', 'notifyWaitOneWay', 'notifyWaitIdleOneWay', 'postMessageOneWay', 'piscinaRunRoundTrip']);
     for (const h of Object.values(doc.handoff)) expect(h.count).toBeGreaterThan(0);
     expect(doc.remote.busy!.count).toBeGreaterThan(0);
     expect(doc.remote.idle!.count).toBeGreaterThan(0);
-    expect(doc.works.map((w) => w.cpus)).toEqual([1, 2, 4]);
+    expect(doc.works.map((w) => w.cpus)).toEqual([1, 2]);
     for (const w of doc.works) {
       expect(w.problems, `${w.cpus} CPUs`).toEqual([]);
       for (const f of [w.rt!, w.nort!]) {
@@ -93,15 +96,15 @@ describe('irqwork bench --quick', () => {
     expect(Object.keys(doc.latency)).toEqual(['rtBusy', 'rtIdle', 'nortBusy', 'nortIdle']);
   });
 
-  it('has the start-up figures: 64 CPUs only with --quick', () => {
-    expect(doc.startup.points.map((p) => p.cpus)).toEqual([64]);
-    expect(doc.startup.cpus64Ms).toBe(doc.startup.points[0]!.readyMs);
-    expect(doc.startup.cpus64Ms).toBeGreaterThan(0);
+  it('has the start-up figures: 16 CPUs only with --quick', () => {
+    expect(doc.startup.points.map((p) => p.cpus)).toEqual([16]);
+    expect(doc.startup.points[0]!.readyMs).toBeGreaterThan(0);
+    expect(doc.startup.cpus64Ms).toBeNull();
     expect(doc.startup.cpus256Ms).toBeNull();
     expect(doc.startup.rssPerCpuMb).toBe(doc.startup.points[0]!.rssPerCpuMb);
     expect(doc.startup.points[0]!.cpuMs).toBeGreaterThan(0);
     // A 1-CPU machine ran before and left the bundle's code cache: every worker of the point used it.
-    expect(doc.startup.points[0]!.codeCache).toEqual({ accepted: 64, rejected: 0, absent: 0 });
+    expect(doc.startup.points[0]!.codeCache).toEqual({ accepted: 16, rejected: 0, absent: 0 });
   });
 
   it('writes the picture', () => {
