@@ -272,6 +272,14 @@ export class CpuRuntime {
     const startNs = cpu.nowNs();
     while (!done()) {
       this.checkAborted();
+      // A runnable irq_workd keeps the CPU out of idle (do_idle leaves on need_resched): run it
+      // before waiting. It can be runnable here without a pending IPI, e.g. just unparked by this
+      // CPU coming back online; waiting first could sleep with the tick stopped and never run it.
+      if (this.irqWorkdRunnable()) {
+        this.restartTick();
+        this.runIrqWorkd();
+        continue;
+      }
       cpu.rcuNoteQs(); // idle is an extended quiescent state
       let now = cpu.nowNs();
       if (untilNs >= 0 && now >= untilNs) break;
