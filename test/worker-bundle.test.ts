@@ -6,7 +6,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withDefaultWorkerLoader } from './support/worker-loader-env.js';
 import { tsxEsbuildPath, workerFile } from '../src/util/worker-bundle.js';
 import { REPO } from './support/cli.js';
 
@@ -15,17 +16,7 @@ const workerEntries = readdirSync(WORKERS_DIR)
   .filter((f) => f.endsWith('.ts'))
   .map((f) => join(WORKERS_DIR, f));
 
-// A developer's IRQWORK_WORKER_LOADER=tsx would force the slow path that this file checks is not
-// taken by default.
-let savedLoader: string | undefined;
-beforeEach(() => {
-  savedLoader = process.env.IRQWORK_WORKER_LOADER;
-  delete process.env.IRQWORK_WORKER_LOADER;
-});
-afterEach(() => {
-  if (savedLoader === undefined) delete process.env.IRQWORK_WORKER_LOADER;
-  else process.env.IRQWORK_WORKER_LOADER = savedLoader;
-});
+withDefaultWorkerLoader();
 
 describe('worker bundle', () => {
   it('finds esbuild through tsx: the version tsx declares', () => {

@@ -6,7 +6,8 @@
  */
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { withDefaultWorkerLoader } from './support/worker-loader-env.js';
 import { Machine } from '../src/machine/machine.js';
 import { runStress } from '../src/stress/kind.js';
 import { defaultRunOptions } from '../src/stress/options.js';
@@ -15,16 +16,7 @@ import { CHILD_TIMEOUT_MS, REPO } from './support/cli.js';
 
 const CPUS = 2;
 
-// A developer's IRQWORK_WORKER_LOADER=tsx would force the path without a loader.
-let savedLoader: string | undefined;
-beforeEach(() => {
-  savedLoader = process.env.IRQWORK_WORKER_LOADER;
-  delete process.env.IRQWORK_WORKER_LOADER;
-});
-afterEach(() => {
-  if (savedLoader === undefined) delete process.env.IRQWORK_WORKER_LOADER;
-  else process.env.IRQWORK_WORKER_LOADER = savedLoader;
-});
+withDefaultWorkerLoader();
 
 describe('worker flags', () => {
   it("drops tsx's preloads, as tsx's command line and vitest pass them", () => {
