@@ -18,6 +18,16 @@ export interface RuntimeProbes {
   tick(): void;
   /** An NMI entered. */
   nmi(): void;
+  /** A hardirq of the workload's own entered (its timer, a device). */
+  workloadIrq(): void;
+  /** The hardirq entered by ipiTaken, tick or workloadIrq returns. */
+  irqExit(): void;
+  /** The NMI returns. */
+  nmiExit(): void;
+  /** irq_workd starts (true) or stops (false) running on the CPU. */
+  thread(running: boolean): void;
+  /** The CPU enters (true) or leaves (false) its idle loop. */
+  idle(entering: boolean): void;
 }
 
 const nothing = (): void => {};
@@ -28,6 +38,11 @@ export const NO_PROBES: RuntimeProbes = {
   ipiTaken: nothing,
   tick: nothing,
   nmi: nothing,
+  workloadIrq: nothing,
+  irqExit: nothing,
+  nmiExit: nothing,
+  thread: nothing,
+  idle: nothing,
 };
 
 /** Probes of several listeners in order; each may supply only some of them. */
@@ -39,11 +54,22 @@ export function combineProbes(listeners: ReadonlyArray<Partial<RuntimeProbes>>):
   const ipis = all('ipiTaken');
   const ticks = all('tick');
   const nmis = all('nmi');
+  const each = <K extends 'workloadIrq' | 'irqExit' | 'nmiExit'>(name: K) => {
+    const fs = all(name);
+    return () => fs.forEach((f) => f());
+  };
+  const threads = all('thread');
+  const idles = all('idle');
   return {
     atInterruptPoint: points.length === 0 ? null : points.length === 1 ? points[0]! : (site) => points.forEach((f) => f(site)),
     tickArmed: (ns) => arms.reduce((at, f) => f(at), ns),
     ipiTaken: (bits) => ipis.forEach((f) => f(bits)),
     tick: () => ticks.forEach((f) => f()),
     nmi: () => nmis.forEach((f) => f()),
+    workloadIrq: each('workloadIrq'),
+    irqExit: each('irqExit'),
+    nmiExit: each('nmiExit'),
+    thread: (running) => threads.forEach((f) => f(running)),
+    idle: (entering) => idles.forEach((f) => f(entering)),
   };
 }

@@ -26,6 +26,7 @@ import type { KernelMemory } from '../kernel/memory.js';
 import type { Kernel, KernelClass } from '../kernel/smpboot.js';
 import { NO_PROBES, type RuntimeProbes } from './probes.js';
 import { NEVER_ABORTED, RunAborted, type RunControl } from './run-control.js';
+import type { CpuScheduler } from './scheduling.js';
 import { SimCpu, type CpuEnv, type InterruptDriver } from './sim-cpu.js';
 
 /** How many interrupt points pass between two looks at the clock (tick due?) on the fast path. */
@@ -72,6 +73,12 @@ export interface RuntimeOptions {
    * Without it, interrupt points are the real-time ones of a worker.
    */
   manualInterruptPoint?: (site: string | undefined) => void;
+  /**
+   * A controlled schedule (src/sched): every interrupt point, cpu_relax() and wait is a
+   * scheduling point, and the CPU's clock (its env's) is the schedule's virtual time.
+   * Without it the CPU runs in real time, the OS deciding who runs when.
+   */
+  sched?: CpuScheduler;
 }
 
 export class CpuRuntime {
@@ -93,6 +100,9 @@ export class CpuRuntime {
   /** Chaos at slow interrupt points (probes.atInterruptPoint), null when off: read on the fast path. */
   private readonly atInterruptPoint: ((site: string | undefined) => void) | null;
   private readonly control: RunControl;
+  private readonly sched: CpuScheduler | null;
+  /** What pause() waits on in free mode: nobody ever notifies it. */
+  private readonly pauseWord = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(
     readonly mem: KernelMemory,
@@ -102,6 +112,7 @@ export class CpuRuntime {
     readonly opts: RuntimeOptions = { nohz: true },
   ) {
     const manual = opts.manualInterruptPoint;
+    this.sched = opts.sched ?? null;
     const driver: InterruptDriver = manual
       ? { interruptPoint: manual, cpuRelax: () => manual('cpu_relax'), preemptible: () => {} }
       : {
@@ -144,6 +155,13 @@ export class CpuRuntime {
    * the CPU we spin for may be waiting for our core.
    */
   private cpuRelax(): void {
+    const sched = this.sched;
+    if (sched !== null && !sched.released()) {
+      // Controlled: a spin lets the schedule run someone else (the CPU spun for) at once.
+      sched.relax();
+      this.slowInterruptPoint('cpu_relax', true);
+      return;
+    }
     this.interruptPoint('cpu_relax');
     if (++this.relaxSpins < PAUSE_LOOP_SPINS) return;
     this.relaxSpins = 0;
@@ -157,19 +175,27 @@ export class CpuRuntime {
    * everything else happens only when an IPI is pending or the clock is due for a look.
    */
   interruptPoint(site?: string): void {
+    const sched = this.sched;
+    if (sched !== null && !sched.released()) {
+      // Controlled: every interrupt point is a scheduling point and a look at the (virtual) clock.
+      sched.point();
+      this.slowInterruptPoint(site, true);
+      return;
+    }
     // With irqs off no IPI can be taken here, so the pending word need not even be read: only
     // the countdown (tick, abort) and chaos matter then.
     if (--this.clockCountdown > 0 && this.atInterruptPoint === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
       return;
     }
-    this.slowInterruptPoint(site);
+    this.slowInterruptPoint(site, false);
   }
 
-  private slowInterruptPoint(site: string | undefined): void {
+  /** `everyPoint`: this point counts alone and looks at the clock (controlled schedules). */
+  private slowInterruptPoint(site: string | undefined, everyPoint: boolean): void {
     if (this.atInterruptPoint !== null) this.atInterruptPoint(site);
-    if (this.clockCountdown <= 0) {
+    if (everyPoint || this.clockCountdown <= 0) {
+      this.cpu.count(Counter.interruptPoints, everyPoint ? 1 : CLOCK_CHECK_EVERY);
       this.clockCountdown = CLOCK_CHECK_EVERY;
-      this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       if (!this.cpu.irqsDisabled()) this.i32[this.progressWord]! += 1;
       this.checkAborted();
       if (!this.cpu.irqsDisabled() && this.cpu.nowNs() >= this.nextTickNs) this.timerInterrupt();
@@ -194,6 +220,7 @@ export class CpuRuntime {
         this.k.genericSmpCallFunctionSingleInterrupt();
       }
       if (bits & IPI_IRQ_WORK) this.k.irqWorkRun();
+      this.probes.irqExit();
       this.cpu.hardirqExit(was);
     }
     // IPI_RESCHEDULE needs no handler: the woken task's state word already says TASK_RUNNING.
@@ -211,6 +238,7 @@ export class CpuRuntime {
     this.cpu.count(Counter.ticks);
     this.i32[this.ticksWord]! += 1;
     this.k.irqWorkTick();
+    this.probes.irqExit();
     this.cpu.hardirqExit(was);
   }
 
@@ -232,14 +260,18 @@ export class CpuRuntime {
   /** Switch to irq_workd and let it loop until it sleeps (smpboot_thread_fn returns). */
   runIrqWorkd(): void {
     const prev = this.cpu.switchTo(TASK_KIND_IRQWORKD);
+    this.probes.thread(true);
     while (this.irqWorkdRunnable()) this.k.smpbootThreadFn();
+    this.probes.thread(false);
     this.cpu.switchTo(prev);
   }
 
   /** A hardirq of the workload (e.g. a timer of its own): `fn` runs in hardirq context. */
   inHardirq(fn: () => void): void {
     const was = this.cpu.hardirqEnter();
+    this.probes.workloadIrq();
     fn();
+    this.probes.irqExit();
     this.cpu.hardirqExit(was);
   }
 
@@ -248,6 +280,7 @@ export class CpuRuntime {
     const was = this.cpu.nmiEnter();
     this.probes.nmi();
     fn();
+    this.probes.nmiExit();
     this.cpu.nmiExit(was);
   }
 
@@ -269,6 +302,7 @@ export class CpuRuntime {
   idle(done: () => boolean, untilNs = -1): void {
     const cpu = this.cpu;
     const prev = cpu.switchTo(-1);
+    this.probes.idle(true);
     const startNs = cpu.nowNs();
     while (!done()) {
       this.checkAborted();
@@ -292,7 +326,8 @@ export class CpuRuntime {
       const timeoutMs = deadline === Infinity ? Infinity : Math.max(0, (deadline - now) / 1e6);
       // Publish "I am waiting" before the wait checks the word (see SimCpu.raiseIpi).
       Atomics.store(this.i32, this.pollingWord, 1);
-      if (timeoutMs > 0) Atomics.wait(this.i32, this.pendingWord, 0, timeoutMs);
+      if (this.sched !== null && !this.sched.released()) this.sched.wait(deadline, true);
+      else if (timeoutMs > 0) Atomics.wait(this.i32, this.pendingWord, 0, timeoutMs);
       Atomics.store(this.i32, this.pollingWord, 0);
       now = cpu.nowNs();
       this.takeInterrupts();
@@ -304,6 +339,7 @@ export class CpuRuntime {
     }
     this.restartTick();
     cpu.count(Counter.idleNs, cpu.nowNs() - startNs);
+    this.probes.idle(false);
     cpu.switchTo(prev);
   }
 
@@ -323,6 +359,15 @@ export class CpuRuntime {
   private nextTickOnGrid(): number {
     const sinceOrigin = this.cpu.nowNs() - this.tickOriginNs;
     return this.tickOriginNs + (Math.floor(sinceOrigin / this.periodNs) + 1) * this.periodNs;
+  }
+
+  /**
+   * The CPU does nothing for `ns` and takes no interrupt (a chaos stall, an offline CPU): real
+   * time in free mode, virtual time under a controlled schedule (other CPUs run meanwhile).
+   */
+  pause(ns: number): void {
+    if (this.sched !== null && !this.sched.released()) this.sched.wait(this.cpu.nowNs() + ns, false);
+    else Atomics.wait(this.pauseWord, 0, 0, ns / 1e6);
   }
 
   /** Whether this CPU has an irq_workd thread at all (RT), parked or not. */

@@ -27,13 +27,10 @@ import { monotonicClock, type Clock } from '../cpu/clock.js';
 import { CTX_IDLE } from '../cpu/sim-cpu.js';
 import { InternalError } from '../errors.js';
 import type { KernelConfig } from '../kernel/config.js';
-import { TASK_UNINTERRUPTIBLE } from '../kernel/cpu.js';
 import {
   Counter,
   CPU_CONTEXT,
   CPU_IPI_PENDING,
-  CPU_IRQWORKD_STATE,
-  CPU_TASK_STATE,
   IPI_CALL_FUNCTION_SINGLE,
   IPI_IRQ_WORK,
   IPI_RESCHEDULE,
@@ -43,7 +40,8 @@ import { KernelMemory, type MemoryHandle } from '../kernel/memory.js';
 import { isWorkerLoadReport, workerFile, type CodeCacheUse, type WorkerLoader } from '../util/worker-bundle.js';
 import { machineRegion, MachineControl, PHASE_ABORT, PHASE_QUIESCE, PHASE_RUNNING, PHASE_STOP } from './control.js';
 import { stateDump } from './dump.js';
-import { startWatchdog } from './watchdog.js';
+import { blockedTaskName } from './blocked-task.js';
+import { startStepWatchdog, startWatchdog } from './watchdog.js';
 
 const WORKER_TS = fileURLToPath(new URL('../../workers/cpu-worker.ts', import.meta.url));
 const POLL_MS = 2;
@@ -59,6 +57,8 @@ const HUNG_SETTLE_MS = 50;
 export interface CpuTaskBase {
   /** Which per-CPU program the worker runs (workers/cpu-worker.ts). */
   program: string;
+  /** The run follows a controlled schedule (src/sched): the kind's memory has its region. */
+  controlled?: boolean;
   handle: MemoryHandle;
   cpu: number;
   /** Lower this worker thread's OS priority first (MachineOptions.lowPriority). */
@@ -146,6 +146,14 @@ export interface RunKind<CpuResult, Result> {
   /** A hang of the kernel code is a finding (stress, race) or fails the run (measurements). */
   readonly hangs: 'finding' | 'failure';
   collect(run: FinishedRun<CpuResult>): Result;
+  /**
+   * A run under a controlled schedule (src/sched) ends itself at fixed steps: the CPUs set
+   * QUIESCE and STOP, so the machine does not quiesce it by the clock. `drained` says whether the
+   * schedule found the machine quiet; `step` is its step count, which the wall-clock watchdog
+   * watches instead of each CPU's progress (a CPU waiting for its turn makes none), NaN once the
+   * schedule has let go; `what` names the drain budget in messages.
+   */
+  readonly controlled?: { drained(mem: KernelMemory): boolean; step(mem: KernelMemory): number; what: string };
 }
 
 export interface MachineOptions {
@@ -297,7 +305,13 @@ export class Machine {
       }
       return true;
     };
-    const timers: NodeJS.Timeout[] = [startWatchdog(mem, control, kind.stallMs, hung)];
+    // Under a controlled schedule a stall of the step count is a worker that stopped answering:
+    // the machine's failure, not a finding (the schedule finds lockups of the model itself).
+    const timers: NodeJS.Timeout[] = [
+      kind.controlled
+        ? startStepWatchdog(control, kind.stallMs, () => kind.controlled!.step(mem), (m) => fail(m))
+        : startWatchdog(mem, control, kind.stallMs, hung),
+    ];
     if (runOptions.onProgress) {
       const report = runOptions.onProgress;
       timers.push(setInterval(() => report({ elapsedMs: sinceStartMs(), executed: executedSoFar(mem), findings: control.findings() }), PROGRESS_MS));
@@ -319,7 +333,8 @@ export class Machine {
 
     const startMs = performance.now();
     if (!failure) {
-      control.runStartNs = runStartNs;
+      // A controlled run's clock is virtual time, which starts at 0.
+      control.runStartNs = kind.controlled ? 0 : runStartNs;
       control.setPhase(PHASE_RUNNING);
       await kind.main(live);
     }
@@ -328,7 +343,14 @@ export class Machine {
     // Quiesce: the kind produces nothing more; the CPUs serve interrupts until it is quiet.
     let drained = false;
     const drainStart = performance.now();
-    if (!failure && !hang) {
+    if (kind.controlled && !failure && !hang) {
+      // The schedule has stopped the run (or let go of CPUs that nothing will wake).
+      drained = kind.controlled.drained(mem);
+      if (!drained) {
+        if (kind.hangs === 'finding') hungAtEnd(away().filter((cpu) => blockedTaskName(mem, cpu) !== null), 'when the run stopped');
+        hung(-1, `the machine did not quiesce within ${kind.controlled.what}: works still claimed or lists not empty`);
+      }
+    } else if (!failure && !hang) {
       control.setPhase(PHASE_QUIESCE);
       let quietTwice = 0;
       // Quiet counts only once no CPU can still claim of its own accord: each has left RUNNING,
@@ -408,17 +430,6 @@ export class Machine {
     }
     return kind.collect({ mem, results, runMs, drainMs, drained, hang, hungTasks });
   }
-}
-
-/**
- * Which of `cpu`'s tasks is blocked in TASK_UNINTERRUPTIBLE (D), by the task state words of the
- * CPU block; null when none is. Words the CPU (or a waker) writes: Atomics.load.
- */
-function blockedTaskName(mem: KernelMemory, cpu: number): string | null {
-  const b = mem.cpuBase(cpu);
-  const task = Atomics.load(mem.i32, b + CPU_TASK_STATE) === TASK_UNINTERRUPTIBLE;
-  const thread = Atomics.load(mem.i32, b + CPU_IRQWORKD_STATE) === TASK_UNINTERRUPTIBLE;
-  return task && thread ? 'task and irq_workd' : task ? 'task' : thread ? 'irq_workd' : null;
 }
 
 /**

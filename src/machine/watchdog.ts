@@ -39,3 +39,25 @@ export function startWatchdog(
     }
   }, WATCHDOG_MS);
 }
+
+/**
+ * The watchdog of a run under a controlled schedule: the schedule's step count must move (each
+ * CPU waits for its turn most of the time, so its own progress says nothing). `step` returns NaN
+ * once the schedule has let go (CPUs unwinding in real time): nothing to watch then.
+ */
+export function startStepWatchdog(control: MachineControl, stallMs: number, step: () => number, stalled: (message: string) => void): NodeJS.Timeout {
+  let last = -1;
+  let sinceMs = performance.now();
+  return setInterval(() => {
+    const phase = control.phase();
+    const now = performance.now();
+    const at = step();
+    if (phase === PHASE_INIT || phase === PHASE_ABORT || Number.isNaN(at) || at !== last) {
+      last = at;
+      sinceMs = now;
+    } else if (now - sinceMs > stallMs) {
+      stalled(`watchdog: the controlled schedule made no step for ${Math.round(now - sinceMs)} ms (at step ${at}): a worker stopped answering`);
+      sinceMs = Infinity;
+    }
+  }, WATCHDOG_MS);
+}

@@ -37,7 +37,14 @@ const SPIN_LIMIT_US = 20;
  * Chaos as the runtime's probes for one CPU: a stall (or a random NMI running `nmiAction`) at
  * slow interrupt points, and jitter on every tick as it is armed.
  */
-export function chaosProbes(cpu: SimCpu, rng: Random, opts: ChaosOptions, nmiAction: () => void): Partial<RuntimeProbes> {
+export function chaosProbes(
+  cpu: SimCpu,
+  rng: Random,
+  opts: ChaosOptions,
+  nmiAction: () => void,
+  /** Under a controlled schedule a stall lets the others run for that long in virtual time. */
+  controlledStall: ((ns: number) => void) | null = null,
+): Partial<RuntimeProbes> {
   const sleepWord = new Int32Array(new SharedArrayBuffer(4));
   return {
     atInterruptPoint: () => {
@@ -45,7 +52,8 @@ export function chaosProbes(cpu: SimCpu, rng: Random, opts: ChaosOptions, nmiAct
       const chance = inIrq ? opts.irqDelayChance : opts.taskDelayChance;
       if (chance > 0 && rng.next() < chance) {
         const us = rng.next() * (inIrq ? opts.irqDelayUs : opts.taskDelayUs);
-        if (us < SPIN_LIMIT_US) {
+        if (controlledStall !== null) controlledStall(us * 1000);
+        else if (us < SPIN_LIMIT_US) {
           const until = cpu.nowNs() + us * 1000;
           while (cpu.nowNs() < until);
         } else {

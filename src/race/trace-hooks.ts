@@ -18,11 +18,16 @@ export function traceHooks(ring: TraceRing): Partial<KernelHooks> {
   };
 }
 
-/** The runtime probes that write the trace ring: IPIs taken, ticks, NMIs. */
+/** The runtime probes that write the trace ring: IPIs taken, ticks, NMIs, and where each context begins and ends. */
 export function traceProbes(ring: TraceRing): Partial<RuntimeProbes> {
   return {
     ipiTaken: (bits) => ring.record(TraceEvent.ipiTaken, 0, bits),
     tick: () => ring.record(TraceEvent.tick, 0),
     nmi: () => ring.record(TraceEvent.nmi, 0),
+    workloadIrq: () => ring.record(TraceEvent.workloadIrq, 0),
+    irqExit: () => ring.record(TraceEvent.irqExit, 0),
+    nmiExit: () => ring.record(TraceEvent.nmiExit, 0),
+    thread: (running) => ring.record(running ? TraceEvent.threadRun : TraceEvent.threadSleep, 0),
+    idle: (entering) => ring.record(entering ? TraceEvent.idleEnter : TraceEvent.idleExit, 0),
   };
 }

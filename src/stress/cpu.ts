@@ -21,6 +21,7 @@ import { registerCallbacks } from '../workload/callbacks.js';
 import { WorkloadDriver } from '../workload/driver.js';
 import { HotplugDriver } from '../workload/hotplug.js';
 import { poolLayout } from '../workload/pool.js';
+import { isQuiet } from './quiet.js';
 import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
 export function runStressCpu(task: CpuTask): CpuTaskResult {
@@ -39,13 +40,15 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
     if (!info) booted.control.addFinding();
     if (counts[check]! > (race?.maxFindingsPerCheck ?? 20)) return;
     const startNs = booted.control.runStartNs;
+    const sched = booted.sched;
     violations.push({
       check,
       cpu: task.cpu,
       work,
       context: cpuOf!.contextName(),
       message,
-      atMs: startNs > 0 ? (booted.clock() - startNs) / 1e6 : 0,
+      atMs: startNs > 0 || sched ? (booted.clock() - startNs) / 1e6 : 0,
+      ...(sched ? { step: sched.step(), digest: sched.digest() } : {}),
       trace: race?.trace ? formatTrace(memOf!, readTrace(memOf!, 12), startNs) : undefined,
       ...(info ? { info } : {}),
     });
@@ -56,14 +59,16 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
     nohz: task.nohz,
     rcuReaderSeq: race?.checks === true,
     onWarning: (what) => report('kernel-warning', 0, what),
-    instrument: (cpu, mem) => {
+    isQuiet,
+    onLockup: (message) => report('liveness', 0, message),
+    instrument: (cpu, mem, sched) => {
       cpuOf = cpu;
       memOf = mem;
       const hooks: Array<Partial<KernelHooks>> = [];
       const probes = [];
       // The trace first: a check that fires in a hook then sees that hook's own event in the trace.
-      if (race?.trace) {
-        ring = new TraceRing(mem, cpu);
+      if (task.traceRing) {
+        ring = new TraceRing(mem, cpu, sched);
         hooks.push(traceHooks(ring));
         probes.push(traceProbes(ring));
       }
@@ -80,7 +85,8 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         const nmi = () => {
           if (booted.running()) driver?.nmi();
         };
-        probes.push(chaosProbes(cpu, new Random(task.seed ^ 0x5eed, task.cpu), race.chaos, nmi));
+        const stall = sched ? (ns: number) => booted.rt.pause(ns) : null;
+        probes.push(chaosProbes(cpu, new Random(task.seed ^ 0x5eed, task.cpu), race.chaos, nmi, stall));
       }
       // With the checks, the kernel also counts its branches (a run says which paths it drove).
       if (race?.checks) coverage = newCoverageSink(() => cpu.coverageSlot());
@@ -120,7 +126,13 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         workload.hardirq();
         return true;
       }, untilNs);
+    let opsLeft = task.opsLimit ?? Infinity;
     while (booted.running()) {
+      if (opsLeft-- <= 0) {
+        // Shrinking: this CPU's share of the workload is done; it only takes interrupts now.
+        rt.idle(() => !booted.running());
+        break;
+      }
       workload.step();
       rt.interruptPoint();
       if (rng.chance(task.spec.idleChance)) sleep(clock() + idleNs);

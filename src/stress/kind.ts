@@ -7,20 +7,8 @@
  * liveness scanner and stop-on-first on the main thread, and the collector that turns counters,
  * the CPUs' findings and the machine's hangs into a RunResult.
  */
-import { IRQ_WORK_CLAIMED } from '../kernel/flags.js';
-import { TASK_RUNNING } from '../kernel/cpu.js';
-import {
-  CPU_CALL_SINGLE_QUEUE,
-  CPU_IPI_PENDING,
-  CPU_IRQWORKD_STATE,
-  CPU_LAZY_LIST,
-  CPU_RAISED_LIST,
-  IPI_CALL_FUNCTION_SINGLE,
-  IPI_IRQ_WORK,
-  W_FLAGS,
-  type ExtraRegion,
-} from '../kernel/layout.js';
-import type { KernelMemory, MemoryHandle } from '../kernel/memory.js';
+import type { ExtraRegion } from '../kernel/layout.js';
+import type { MemoryHandle } from '../kernel/memory.js';
 import { MachineControl, PHASE_QUIESCE, PHASE_RUNNING } from '../machine/control.js';
 import { stateDump } from '../machine/dump.js';
 import type { FinishedRun, LiveRun, Machine, RunKind, RunOptionsOfMachine } from '../machine/machine.js';
@@ -28,7 +16,10 @@ import { contractRegion } from '../checks/contract-layout.js';
 import { shadowRegion } from '../checks/shadow-layout.js';
 import { hungTaskRegion, taskHistory } from '../race/hung-task.js';
 import { LivenessScanner } from '../race/liveness.js';
-import { formatTrace, readTrace, traceRegion } from '../race/trace.js';
+import { formatTrace, readTrace, TRACE_ENTRIES, traceRegion } from '../race/trace.js';
+import { END_DRAINED, H, SchedView, schedRegion, scheduleOutcome, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
+import { initSchedule, schedSizes } from '../sched/settings.js';
+import { isQuiet } from './quiet.js';
 import { findVariant } from '../variants/index.js';
 import { hotplugRegion } from '../workload/hotplug.js';
 import { initPool, poolLayout } from '../workload/pool.js';
@@ -63,6 +54,8 @@ export interface RunResult {
   dump?: string;
   /** Runs with checks: which branches of the kernel code ran, and which reachable ones did not. */
   coverage?: CoverageReport;
+  /** Controlled schedules: what the schedule did (steps, switches, digest, decisions). */
+  schedule?: ScheduleOutcome;
 }
 
 /** A stress (or race) run on `machine`. */
@@ -77,7 +70,8 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
   const regions: ExtraRegion[] = [
     ...(race ? [shadowRegion({ nrCpus: opts.cpus, nrWorks: opts.cpus * worksPerCpu(opts.workload) })] : []),
     ...(race ? [contractRegion({ nrCpus: opts.cpus, nrWorks: opts.cpus * worksPerCpu(opts.workload) })] : []),
-    ...(race?.trace ? [traceRegion(opts.cpus)] : []),
+    ...(race?.trace || opts.sched || opts.traceEntries ? [traceRegion(opts.cpus, opts.traceEntries ?? TRACE_ENTRIES)] : []),
+    ...(opts.sched ? [schedRegion(schedSizes(opts.cpus, opts.sched))] : []),
     ...(race ? [hungTaskRegion(opts.cpus)] : []),
     ...(opts.hotplug ? [hotplugRegion()] : []),
   ];
@@ -93,10 +87,14 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
         hz: opts.hz,
       },
       regions,
-      init: (mem) => initPool(mem, poolLayout(opts.workload, opts.cpus, mem)),
+      init: (mem) => {
+        initPool(mem, poolLayout(opts.workload, opts.cpus, mem));
+        if (opts.sched) initSchedule(mem, opts.sched);
+      },
     },
     cpuTask: (cpu: number, handle: MemoryHandle, lowPriority: boolean): CpuTask => ({
       program: 'stress',
+      ...(opts.sched ? { controlled: true } : {}),
       handle,
       cpu,
       lowPriority,
@@ -106,6 +104,8 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
       nohz: opts.nohz,
       failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
       hotplug: opts.hotplug,
+      traceRing: !!(race?.trace || opts.sched || opts.traceEntries),
+      ...(opts.opsLimit?.[cpu] !== undefined ? { opsLimit: opts.opsLimit[cpu] } : {}),
       race: race && {
         checks: true,
         trace: race.trace,
@@ -115,6 +115,12 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
       },
     }),
     main: async (run) => {
+      if (opts.sched) {
+        // The schedule runs the run and ends it; the liveness of a controlled run is judged at its
+        // end, when nobody can run any more (a mid-run scan by the clock would be a guess).
+        while (!run.over() && Atomics.load(run.mem.i32, new SchedView(run.mem).base + H.TURN) !== TURN_RELEASED) await run.sleep(2);
+        return;
+      }
       if (race) run.every(LIVENESS_SCAN_MS, livenessScan(run, race, mainFindings));
       if (!race?.stopOnFirst) return run.sleep(opts.durationMs);
       const endMs = performance.now() + opts.durationMs;
@@ -124,6 +130,18 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
     drainMs: opts.drainMs,
     stallMs: opts.stallMs,
     hangs: 'finding',
+    ...(opts.sched
+      ? {
+          controlled: {
+            drained: (mem) => new SchedView(mem).get(H.END) === END_DRAINED,
+            step: (mem) => {
+              const v = new SchedView(mem);
+              return Atomics.load(v.i32, v.base + H.TURN) === TURN_RELEASED ? NaN : v.getF64(H.STEP_F64);
+            },
+            what: `${opts.sched.drainSteps} steps`,
+          },
+        }
+      : {}),
     collect: (run) => collectStress(run, opts, mainFindings),
   };
 }
@@ -156,22 +174,6 @@ function livenessScan(run: LiveRun, race: RaceOptions, out: Violation[]): () => 
   };
 }
 
-/** Every list empty, no work claimed, no irq_workd runnable, no kernel IPI latched. */
-function isQuiet(mem: KernelMemory): boolean {
-  const i32 = mem.i32;
-  for (let cpu = 0; cpu < mem.cfg.nrCpus; cpu++) {
-    const b = mem.cpuBase(cpu);
-    if (Atomics.load(i32, b + CPU_RAISED_LIST) || Atomics.load(i32, b + CPU_LAZY_LIST)) return false;
-    if (Atomics.load(i32, b + CPU_CALL_SINGLE_QUEUE)) return false;
-    if (Atomics.load(i32, b + CPU_IPI_PENDING) & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) return false;
-    if (Atomics.load(i32, b + CPU_IRQWORKD_STATE) === TASK_RUNNING) return false;
-  }
-  for (let w = 1; w < mem.layout.nrNodes; w++) {
-    if (Atomics.load(i32, mem.node(w) + W_FLAGS) & IRQ_WORK_CLAIMED) return false;
-  }
-  return true;
-}
-
 function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFindings: Violation[]): RunResult {
   const { mem, results, runMs, drainMs, drained, hang, hungTasks } = run;
   const perCpu = collectCpuStats(mem, runMs * 1e6);
@@ -194,6 +196,9 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
     const history = opts.race?.trace ? taskHistory(mem, t.cpu, 0, runStartNs) : [];
     machineSeen.push({ check: 'liveness', cpu: t.cpu, work: 0, context: '-', message: t.message, atMs: t.atMs, trace: [...history, ...(history.length ? [''] : []), ...t.dump.split('\n')] });
   }
+  const schedule = opts.sched ? scheduleOutcome(mem) : undefined;
+  // What the machine saw, it saw at the end of the run: under a controlled schedule, its last step.
+  if (schedule) for (const v of machineSeen) Object.assign(v, { step: v.step ?? schedule.steps, digest: v.digest ?? schedule.digest });
   const violations: Violation[] = [];
   for (const r of results) if (r) violations.push(...r.violations);
   violations.push(...machineSeen);
@@ -221,5 +226,6 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
     timeToFirstFindingMs: firstAt.length ? Math.min(...firstAt) : null,
     dump: hang?.dump ?? hungTasks[0]?.dump,
     ...(coverageCounts ? { coverage: coverageReport(coverageCounts, coverageConfig(opts)) } : {}),
+    ...(schedule ? { schedule } : {}),
   };
 }

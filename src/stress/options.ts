@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { ChaosOptions } from '../race/chaos.js';
 import type { LivenessLimits } from '../race/liveness.js';
+import type { Schedule } from '../sched/settings.js';
 import type { HotplugOptions } from '../workload/hotplug.js';
 import type { WorkloadSpec } from '../workload/spec.js';
 import { PRESETS, DEFAULT_WORKLOAD } from '../workload/spec.js';
@@ -28,6 +29,12 @@ export interface RunOptions {
   hotplug?: HotplugOptions;
   /** Shadow checks (race runs, or `stress --check`); off when undefined. */
   race?: RaceOptions;
+  /** A controlled schedule (src/sched): the run is a function of its arguments; free mode when undefined. */
+  sched?: Schedule;
+  /** Trace ring entries per CPU (a power of two; default TRACE_ENTRIES): replays keep whole runs. */
+  traceEntries?: number;
+  /** Shrinking: how many operations each CPU's workload performs at most (by CPU; none: no limit). */
+  opsLimit?: readonly number[];
 }
 
 export interface RaceOptions {

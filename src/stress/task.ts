@@ -27,6 +27,10 @@ export interface CpuTask extends CpuTaskBase {
   /** Test hook: this CPU throws after so many ms of running (a crashing CPU). */
   failAfterMs?: number;
   race?: RaceTaskOptions;
+  /** A trace ring for this CPU (race runs with trace, controlled schedules, --trace-out). */
+  traceRing: boolean;
+  /** Operations the workload performs at most, then the CPU only idles (shrinking). */
+  opsLimit?: number;
   /** CPU hotplug phase: CPUs go offline and come back at random. */
   hotplug?: HotplugOptions;
 }
@@ -39,8 +43,11 @@ export interface Violation {
   work: number;
   context: string;
   message: string;
-  /** When, since the run started (race runs). */
+  /** When, since the run started (race runs; virtual time under a controlled schedule). */
   atMs?: number;
+  /** Controlled schedules: the step of the finding, and the run's digest then. */
+  step?: number;
+  digest?: string;
   /** The last events of every CPU, merged in time order (race runs with trace). */
   trace?: string[];
   /** Known, accepted behaviour worth showing (RT lazy work stranded by hotplug): does not fail a run. */

@@ -71,7 +71,7 @@ export function cpusReadLock(rt: CpuRuntime, words: HotplugWords): void {
   for (;;) {
     const v = Atomics.load(i32, words.lock);
     if (!(v & HOTPLUG_WRITER) && Atomics.compareExchange(i32, words.lock, v, v + 1) === v) return;
-    rt.interruptPoint();
+    rt.cpu.cpuRelax();
   }
 }
 
@@ -117,7 +117,6 @@ interface OwedList {
 
 export class HotplugDriver {
   private nextNs: number;
-  private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
   private readonly words: HotplugWords;
 
   constructor(
@@ -152,7 +151,7 @@ export class HotplugDriver {
     // cpus_write_lock(): no remote queueing is between its online check and its queue_on now.
     while (Atomics.compareExchange(i32, words.lock, 0, HOTPLUG_WRITER) !== 0) {
       if (!this.running()) return false;
-      rt.interruptPoint();
+      rt.cpu.cpuRelax();
     }
     if (Atomics.load(i32, words.offlineCpus) > 0) {
       Atomics.sub(i32, words.lock, HOTPLUG_WRITER);
@@ -216,7 +215,7 @@ export class HotplugDriver {
   /** Offline for a while (not running anything, taking no IPIs), then cpu_up(). */
   private bringUp(): void {
     const { rt } = this;
-    Atomics.wait(this.sleepWord, 0, 0, this.opts.offlineMs);
+    rt.pause(this.opts.offlineMs * 1e6);
     Atomics.store(rt.i32, rt.k.thisCpu(CPU_ONLINE), 1);
     Atomics.sub(rt.i32, this.words.offlineCpus, 1);
     rt.k.smpbootUnparkThreads();
