@@ -8,12 +8,16 @@ import { stressCommand } from './cli/stress.js';
 import { zooCommand } from './cli/zoo.js';
 import { latencyCommand } from './cli/latency.js';
 import { benchCommand } from './cli/bench.js';
+import { replayCommand } from './cli/replay.js';
+import { shrinkCommand } from './cli/shrink.js';
 
 const COMMANDS: Record<string, { run: (argv: string[]) => Promise<number>; summary: string }> = {
   stress: { run: stressCommand, summary: 'many CPUs hammering the irq_work API; accounting check' },
   latency: { run: latencyCommand, summary: 'cyclictest for irq_work: queue-to-callback latency per class, RT vs non-RT' },
   bench: { run: benchCommand, summary: 'queue cost, hand-off baselines, works/s scaling, RT / non-RT ratios' },
   race: { run: raceCommand, summary: 'race hunt: shadow checks, chaos, traces, reproducible findings; mutant self-test' },
+  replay: { run: replayCommand, summary: 'run a saved finding again under its recorded schedule; its complete history' },
+  shrink: { run: shrinkCommand, summary: 'make a saved finding smaller: fewer switches, operations, CPUs, steps' },
   zoo: { run: zooCommand, summary: "irq_work's known bugs reproduced, and their fixed variants shown clean" },
 };
 

@@ -45,13 +45,18 @@ describe('layers import downward only', () => {
     expect(violations('src/cpu', (t) => ok.some((p) => t.startsWith(p)) || t === 'src/errors.ts')).toEqual([]);
   });
 
+  it('src/sched imports only the kernel, the CPU runtime, util and itself (the machine builds on it)', () => {
+    const ok = ['src/sched/', 'src/cpu/', 'src/kernel/', 'src/util/'];
+    expect(violations('src/sched', (t) => ok.some((p) => t.startsWith(p)) || t === 'src/errors.ts')).toEqual([]);
+  });
+
   it('src/machine imports no run kind, command or probe (they build on it)', () => {
     const above = ['src/stress/', 'src/latency/', 'src/bench/', 'src/cli/', 'src/zoo/', 'src/race/', 'src/checks/', 'src/workload/'];
     expect(violations('src/machine', (t) => !above.some((p) => t.startsWith(p)))).toEqual([]);
   });
 
   it('nothing below the command line imports it', () => {
-    const below = ['src/kernel', 'src/cpu', 'src/machine', 'src/stress', 'src/latency', 'src/bench', 'src/race', 'src/checks', 'src/workload', 'src/stats', 'src/util', 'src/variants', 'src/zoo'];
+    const below = ['src/kernel', 'src/cpu', 'src/sched', 'src/machine', 'src/stress', 'src/latency', 'src/bench', 'src/race', 'src/checks', 'src/workload', 'src/stats', 'src/util', 'src/variants', 'src/zoo'];
     expect(below.flatMap((dir) => violations(dir, (t) => !t.startsWith('src/cli/')))).toEqual([]);
   });
 

@@ -11,14 +11,24 @@ import { findVariant } from '../variants/index.js';
 export type Options = NonNullable<ParseArgsConfig['options']>;
 
 export function parseFlags(command: string, argv: string[], options: Options): Record<string, string | boolean | undefined> {
+  return parseCommandLine(command, argv, options, false).values;
+}
+
+/** Flags and positional arguments (file names: replay, shrink). */
+export function parseFlagsAndFiles(command: string, argv: string[], options: Options): { values: Record<string, string | boolean | undefined>; files: string[] } {
+  const { values, positionals } = parseCommandLine(command, argv, options, true);
+  return { values, files: positionals };
+}
+
+function parseCommandLine(command: string, argv: string[], options: Options, allowPositionals: boolean) {
   try {
-    const { values } = parseArgs({
+    const { values, positionals } = parseArgs({
       args: joinNegativeValues(argv, options),
       options: { ...options, help: { type: 'boolean', short: 'h' } },
       strict: true,
-      allowPositionals: false,
+      allowPositionals,
     });
-    return values as Record<string, string | boolean | undefined>;
+    return { values: values as Record<string, string | boolean | undefined>, positionals };
   } catch (e) {
     const msg = (e as Error).message.split('\n')[0]!.replace(/\. To specify a positional argument.*$/, '');
     throw new UsageError(`irqwork ${command}: ${msg}; see 'irqwork ${command} --help'`);

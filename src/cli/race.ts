@@ -18,6 +18,13 @@ import { DEFAULT_VARIANT, findMutant, MUTANTS, mutantNames, variantNames } from 
 import type { CheckName, Mutant } from '../variants/mutants/index.js';
 import { DEFAULT_WORKLOAD, loadWorkload, PRESET_NAMES } from '../workload/spec.js';
 import { configFlag, cpusFlag, intFlag, parseFlags, positiveFlag, seedFlag, variantFlag, type Options } from './args.js';
+import { runHunt, type HuntResult } from '../stress/hunt.js';
+import { huntJson, huntSummary } from './hunt-output.js';
+import { replayFileOf, firstFinding } from '../stress/replay-file.js';
+import { checkOutputPath } from './output-path.js';
+import { SCHED_FLAGS, SCHED_HELP, schedArgs, schedFlags } from './sched-flags.js';
+import { traceOutOptions, writeTraceOut } from './trace-out.js';
+import { writeFileSync } from 'node:fs';
 import { configJson } from './stress.js';
 import { coverageJson, formatCoverage } from './coverage-output.js';
 import { table } from '../util/table.js';
@@ -38,6 +45,9 @@ export const RACE_FLAGS: Options = {
   mutant: { type: 'string' },
   'budget-per': { type: 'string' },
   json: { type: 'boolean' },
+  save: { type: 'string' },
+  'trace-out': { type: 'string' },
+  ...SCHED_FLAGS,
 };
 
 const HELP = `usage: irqwork race [options]
@@ -62,6 +72,12 @@ with the branches of the kernel code the run could have reached and never did.
   --hotplug           CPU hotplug phase (RT lazy work stranded on a CPU going offline is
                       reported as 'stranded', known and accepted, without failing the run)
   --json              one JSON object on stdout
+  --trace-out T.json  write the run's events (with --sched: the reported iteration's) in the
+                      Chrome trace format, for ui.perfetto.dev or chrome://tracing
+
+${SCHED_HELP}
+  --save F            controlled: write the first finding's iteration as a replay file
+                      (irqwork replay F, irqwork shrink F)
 
   --mutants all       self-test: run every mutant (and the unmutated variant) and report
                       which were detected, by which check, beside the check meant to catch
@@ -114,15 +130,25 @@ export async function raceCommand(argv: string[]): Promise<number> {
     hotplug: values.hotplug ? DEFAULT_HOTPLUG : undefined,
   };
   const mutants = values.mutants === 'all' ? MUTANTS : values.mutant !== undefined ? [mutantFlag(String(values.mutant))] : null;
+  const { schedule, iterations } = schedFlags(values, opts.seed, opts.race!.stopOnFirst);
+  if (values.save !== undefined && !schedule) throw new UsageError('--save needs a controlled schedule (--sched random or --sched pct): only those replay');
+  if (values.save !== undefined && mutants) throw new UsageError('--save goes with a single hunt, not with --mutants or --mutant');
+  if (values['trace-out'] !== undefined && mutants) throw new UsageError('--trace-out goes with a single run, not with --mutants or --mutant');
+  const savePath = checkOutputPath('save', values.save);
+  const traceOut = checkOutputPath('trace-out', values['trace-out']);
+  if (schedule) opts.sched = schedule;
+  if (traceOut) Object.assign(opts, traceOutOptions(opts));
 
   const machine = Machine.start(opts.cpus);
   const withBaseline = values.mutants === 'all';
   const runs = mutants ? mutants.length + (withBaseline ? 1 : 0) : 1;
   const progress = new CommandProgress('irqwork race', runs * opts.durationMs);
   try {
-    if (mutants) return await selfTestRun(machine, opts, mutants, withBaseline, !!values.json, progress);
+    if (mutants) return await selfTestRun(machine, opts, mutants, withBaseline, !!values.json, progress, iterations);
+    if (schedule) return await controlledRace(machine, opts, iterations, { json: !!values.json, savePath, traceOut }, progress);
     const result = await runStress(machine, opts, progress.run());
     progress.done();
+    if (traceOut) writeTraceOut(traceOut, result);
     if (values.json) console.log(JSON.stringify(raceJson(result), null, 2));
     else console.log(formatRace(result));
     return result.ok ? 0 : 1;
@@ -146,11 +172,13 @@ export function reproduceCommand(o: RunOptions): string {
     `--variant ${o.variant}`,
     `--config ${o.preemptRt ? 'rt' : 'nort'}`,
     `--cpus ${o.cpus}`,
-    `--budget ${o.durationMs / 1000}`,
+    ...(o.sched ? [] : [`--budget ${o.durationMs / 1000}`]),
     `--seed ${o.seed}`,
     `--workload ${o.workload.name}`,
   ];
   if (o.hz !== 1000) parts.push(`--hz ${o.hz}`);
+  // A controlled run is one iteration of its hunt: its own seed, alone.
+  if (o.sched) parts.push(...schedArgs(o.sched, 1));
   if (r?.stopOnFirst) parts.push('--stop-on-first');
   if (r && !r.chaos) parts.push('--no-chaos');
   if (o.hotplug) parts.push('--hotplug');
@@ -184,7 +212,7 @@ export function formatRace(r: RunResult): string {
   const out: string[] = [];
   out.push(
     `irqwork race: variant ${o.variant}, ${o.preemptRt ? 'PREEMPT_RT' : 'non-RT'}, ${o.cpus} CPUs, workload ${o.workload.name}, ` +
-      `${(r.runMs / 1000).toFixed(1)} s${o.race?.chaos ? ', chaos on' : ', chaos off'}, seed ${o.seed}`,
+      `${o.sched ? `${o.sched.mode} schedule, ${r.schedule?.steps ?? 0} steps` : `${(r.runMs / 1000).toFixed(1)} s`}${o.race?.chaos ? ', chaos on' : ', chaos off'}, seed ${o.seed}`,
   );
   out.push(`executed ${r.totals.executed} works (${Math.round(r.executedPerSec)}/s) under checks`);
   out.push('');
@@ -199,7 +227,7 @@ export function formatRace(r: RunResult): string {
     out.push('', 'no findings.');
     return out.join('\n');
   }
-  if (r.timeToFirstFindingMs !== null) out.push('', `first finding after ${r.timeToFirstFindingMs.toFixed(1)} ms`);
+  if (r.timeToFirstFindingMs !== null && !o.sched) out.push('', `first finding after ${r.timeToFirstFindingMs.toFixed(1)} ms`);
   const shown = new Set<string>();
   for (const v of r.violations) {
     if (shown.has(v.check)) continue; // one per check in the human report; all in --json
@@ -207,7 +235,7 @@ export function formatRace(r: RunResult): string {
     out.push('');
     out.push(
       `${v.info ? '---' : '!!!'} [${v.check}] ${v.cpu >= 0 ? `cpu${v.cpu}` : 'machine'}${v.work ? `, work ${v.work}` : ''}, context ${v.context}` +
-        `${v.atMs !== undefined ? `, at ${v.atMs.toFixed(1)} ms` : ''}: ${v.message}`,
+        `${v.step !== undefined ? `, step ${v.step}` : ''}${v.atMs !== undefined ? `, at ${v.atMs.toFixed(1)} ms${o.sched ? ' (virtual)' : ''}` : ''}: ${v.message}`,
     );
     if (v.trace?.length) {
       out.push('    last events of every CPU (µs since start):');
@@ -325,6 +353,18 @@ export function selfTestPassed(rows: readonly MutantRow[], baselineClean: boolea
   return rows.every((r) => r.detected) && baselineClean !== false;
 }
 
+/**
+ * One run of the self-test: a free run of the budget, or under a controlled schedule a hunt of as
+ * many iterations as the budget allows (stopping at the first finding when `stopOnFirst`), shown
+ * as its reported iteration with the hunt's wall time to the first finding.
+ */
+async function selfTestOne(machine: Machine, o: RunOptions, progress: CommandProgress, iterations: number): Promise<RunResult> {
+  if (!o.sched) return runStress(machine, o, progress.run());
+  const h = await runHunt(machine, o, { budgetMs: o.durationMs, iterations, stopOnFirst: o.race!.stopOnFirst, keepTrace: false }, () => progress.run());
+  const violations = h.reported.violations.map((v) => (v.info ? v : { ...v, atMs: h.timeToFirstFindingMs ?? h.wallMs }));
+  return { ...h.reported, violations, timeToFirstFindingMs: h.timeToFirstFindingMs, runMs: h.wallMs, ok: h.failingIterations.length === 0 };
+}
+
 async function selfTestRun(
   machine: Machine,
   base: RunOptions,
@@ -332,16 +372,18 @@ async function selfTestRun(
   withBaseline: boolean,
   json: boolean,
   progress: CommandProgress,
+  iterations: number,
 ): Promise<number> {
   const rows: MutantRow[] = [];
   for (const m of mutants) {
     progress.setStage(m.name);
-    rows.push(mutantRow(m, await runStress(machine, mutantRunOptions(base, m), progress.run())));
+    rows.push(mutantRow(m, await selfTestOne(machine, mutantRunOptions(base, m), progress, iterations)));
   }
   let baseline: RunResult | null = null;
   if (withBaseline) {
     progress.setStage(`${base.variant} (unmutated)`);
-    baseline = await runStress(machine, { ...base, race: { ...base.race!, stopOnFirst: false } }, progress.run());
+    const clean = { ...base, race: { ...base.race!, stopOnFirst: false }, ...(base.sched ? { sched: { ...base.sched, stopOnFirst: false } } : {}) };
+    baseline = await selfTestOne(machine, clean, progress, iterations);
   }
   progress.done();
   const ok = selfTestPassed(rows, baseline === null ? null : baseline.ok);
@@ -362,7 +404,8 @@ async function selfTestRun(
   } else {
     console.log(
       `irqwork race self-test: ${rows.length} mutant(s), ${base.preemptRt ? 'PREEMPT_RT' : 'non-RT'}, ${base.cpus} CPUs, ` +
-        `workload ${base.workload.name}, up to ${base.durationMs / 1000} s each, seed ${base.seed}\n`,
+        `workload ${base.workload.name}, up to ${base.durationMs / 1000} s each, seed ${base.seed}` +
+          `${base.sched ? `, ${base.sched.mode} schedule (${base.sched.steps} steps per iteration)` : ''}\n`,
     );
     console.log(formatMutantRows(rows));
     if (baseline) {
@@ -374,4 +417,43 @@ async function selfTestRun(
     console.log(ok ? '\nself-test passed.' : '\n!!! self-test FAILED.');
   }
   return ok ? 0 : 1;
+}
+
+interface ControlledOutputs {
+  json: boolean;
+  savePath: string | undefined;
+  traceOut: string | undefined;
+}
+
+/** `irqwork race --sched random|pct`: a hunt of controlled iterations, the first finding's in full. */
+async function controlledRace(machine: Machine, opts: RunOptions, iterations: number, out: ControlledOutputs, progress: CommandProgress): Promise<number> {
+  const keepTrace = out.traceOut !== undefined;
+  const h = await runHunt(machine, opts, { budgetMs: opts.durationMs, iterations, stopOnFirst: opts.race!.stopOnFirst, keepTrace }, () => {
+    progress.setStage(`iteration ${progress.runs}`);
+    return progress.run();
+  });
+  progress.done();
+  const r = h.reported;
+  if (out.traceOut) writeTraceOut(out.traceOut, r);
+  let saved: string | null = null;
+  if (out.savePath && !r.ok && firstFinding(r)) {
+    writeFileSync(out.savePath, JSON.stringify(replayFileOf(r), null, 1) + '\n');
+    saved = out.savePath;
+  }
+  if (out.json) console.log(JSON.stringify({ ...raceJson(r), ...huntJson(h, opts), saved, ok: h.failingIterations.length === 0 }, null, 2));
+  else console.log(formatHunt(h, opts, saved));
+  return h.failingIterations.length === 0 ? 0 : 1;
+}
+
+export function formatHunt(h: HuntResult, opts: RunOptions, saved: string | null): string {
+  const lines = [huntSummary(h, opts)];
+  if (h.firstFindingIteration !== null) {
+    lines.push(
+      `first finding in iteration ${h.firstFindingIteration} (seed ${h.reported.options.seed}) after ${(h.timeToFirstFindingMs! / 1000).toFixed(2)} s; ` +
+        `iterations with findings: ${h.failingIterations.length}`,
+    );
+  }
+  lines.push('', formatRace(h.reported));
+  if (saved) lines.push(`saved: ${saved}  (irqwork replay ${saved}; irqwork shrink ${saved})`);
+  return lines.join('\n');
 }

@@ -33,8 +33,12 @@ export class CommandProgress {
 
   private readonly ticker: NodeJS.Timeout;
 
+  /** Machine runs started so far. */
+  runs = 0;
+
   /** Options for the next machine run: its reports update the line. */
   run(): RunOptionsOfMachine {
+    this.runs++;
     this.doneExecuted += this.last.executed;
     this.doneFindings += this.last.findings;
     this.last = { elapsedMs: 0, executed: 0, findings: 0 };

@@ -14,6 +14,11 @@ import { percent, table } from '../util/table.js';
 import { DEFAULT_LIVENESS } from '../race/liveness.js';
 import { DEFAULT_HOTPLUG } from '../workload/hotplug.js';
 import { coverageJson, formatCoverage } from './coverage-output.js';
+import { runHunt, type HuntResult } from '../stress/hunt.js';
+import { huntJson, huntSummary } from './hunt-output.js';
+import { checkOutputPath } from './output-path.js';
+import { SCHED_FLAGS, SCHED_HELP, schedFlags } from './sched-flags.js';
+import { traceOutOptions, writeTraceOut } from './trace-out.js';
 
 export const STRESS_FLAGS: Options = {
   cpus: { type: 'string' },
@@ -28,6 +33,8 @@ export const STRESS_FLAGS: Options = {
   check: { type: 'boolean' },
   hotplug: { type: 'boolean' },
   json: { type: 'boolean' },
+  'trace-out': { type: 'string' },
+  ...SCHED_FLAGS,
 };
 
 export const STRESS_HELP = `usage: irqwork stress [options]
@@ -49,6 +56,12 @@ work was executed exactly once.
                       without chaos)
   --hotplug           CPU hotplug phase: CPUs (not cpu0) go offline and come back at random
   --json              one JSON object on stdout
+  --trace-out T.json  write the run's events (with --sched: the reported iteration's) in the
+                      Chrome trace format, for ui.perfetto.dev or chrome://tracing
+
+${SCHED_HELP}
+                      (with --sched, --duration is the budget of the whole hunt; the report
+                      shows its first iteration with a violation, else its last)
 
 exit: 0 clean, 1 violation found, 2 bad usage, 3 internal failure (crash, hang)`;
 
@@ -80,18 +93,28 @@ export async function stressCommand(argv: string[]): Promise<number> {
     return 0;
   }
   const opts = runOptionsFromFlags(values);
+  const { schedule, iterations } = schedFlags(values, opts.seed, false);
+  const traceOut = checkOutputPath('trace-out', values['trace-out']);
+  if (schedule) opts.sched = schedule;
+  if (traceOut) Object.assign(opts, traceOutOptions(opts));
   const machine = Machine.start(opts.cpus);
   const progress = new CommandProgress('irqwork stress', opts.durationMs, opts.race !== undefined);
   let result: RunResult;
+  let hunt: HuntResult | null = null;
   try {
-    result = await runStress(machine, opts, progress.run());
+    if (schedule) {
+      hunt = await runHunt(machine, opts, { budgetMs: opts.durationMs, iterations, stopOnFirst: false, keepTrace: traceOut !== undefined }, () => progress.run());
+      result = hunt.reported;
+    } else result = await runStress(machine, opts, progress.run());
   } finally {
     progress.done();
     await machine.close();
   }
-  if (values.json) console.log(JSON.stringify(stressJson(result), null, 2));
-  else console.log(formatStress(result));
-  return result.ok ? 0 : 1;
+  if (traceOut) writeTraceOut(traceOut, result);
+  const ok = hunt ? hunt.failingIterations.length === 0 : result.ok;
+  if (values.json) console.log(JSON.stringify({ ...stressJson(result), ...(hunt ? { ...huntJson(hunt, opts), ok } : {}) }, null, 2));
+  else console.log([...(hunt ? [huntSummary(hunt, opts), ''] : []), formatStress(result)].join('\n'));
+  return ok ? 0 : 1;
 }
 
 /** The settings of a run, as printed in JSON and in the human header. */

@@ -159,7 +159,8 @@ export class CpuRuntime {
     if (sched !== null && !sched.released()) {
       // Controlled: a spin lets the schedule run someone else (the CPU spun for) at once.
       sched.relax();
-      this.slowInterruptPoint('cpu_relax', true);
+      this.clockCountdown--;
+      this.slowInterruptPoint('cpu_relax');
       return;
     }
     this.interruptPoint('cpu_relax');
@@ -175,26 +176,22 @@ export class CpuRuntime {
    * everything else happens only when an IPI is pending or the clock is due for a look.
    */
   interruptPoint(site?: string): void {
+    // Controlled: every interrupt point is a scheduling point; the rest is as in free mode, on
+    // the virtual clock.
     const sched = this.sched;
-    if (sched !== null && !sched.released()) {
-      // Controlled: every interrupt point is a scheduling point and a look at the (virtual) clock.
-      sched.point();
-      this.slowInterruptPoint(site, true);
-      return;
-    }
+    if (sched !== null && !sched.released()) sched.point();
     // With irqs off no IPI can be taken here, so the pending word need not even be read: only
     // the countdown (tick, abort) and chaos matter then.
     if (--this.clockCountdown > 0 && this.atInterruptPoint === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
       return;
     }
-    this.slowInterruptPoint(site, false);
+    this.slowInterruptPoint(site);
   }
 
-  /** `everyPoint`: this point counts alone and looks at the clock (controlled schedules). */
-  private slowInterruptPoint(site: string | undefined, everyPoint: boolean): void {
+  private slowInterruptPoint(site: string | undefined): void {
     if (this.atInterruptPoint !== null) this.atInterruptPoint(site);
-    if (everyPoint || this.clockCountdown <= 0) {
-      this.cpu.count(Counter.interruptPoints, everyPoint ? 1 : CLOCK_CHECK_EVERY);
+    if (this.clockCountdown <= 0) {
+      this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       this.clockCountdown = CLOCK_CHECK_EVERY;
       if (!this.cpu.irqsDisabled()) this.i32[this.progressWord]! += 1;
       this.checkAborted();
@@ -209,7 +206,7 @@ export class CpuRuntime {
 
   /** Takes every pending IPI in hardirq context; does nothing with irqs off (they stay latched). */
   takeInterrupts(): void {
-    if (this.cpu.irqsDisabled()) return;
+    if (this.cpu.irqsDisabled() || Atomics.load(this.i32, this.pendingWord) === 0) return;
     const bits = Atomics.exchange(this.i32, this.pendingWord, 0);
     if (bits === 0) return;
     if (bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) {

@@ -18,7 +18,7 @@ import { CONTEXT_NAMES, type SimCpu } from '../cpu/sim-cpu.js';
 import { WORDS_PER_LINE, type ExtraRegion } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
 
-export const TRACE_ENTRIES = 256;
+export const TRACE_ENTRIES = 1024;
 const ENTRY_WORDS = 8;
 
 export const TraceEvent = {

@@ -6,7 +6,7 @@
  *        │ header: mode, flags, step (f64), virtual time (f64), digest, counters,       │
  *        │         the run's end steps, PCT change points                               │
  *   +64  ├─────────────────────────────────────────────────────────────────────────────┤
- *        │ per CPU (and one more for the main thread), 8 words each:                    │
+ *        │ per CPU, 8 words each:                                                       │
  *        │   STATE  runnable / blocked / exited      GO    1 while it holds the turn    │
  *        │   WAKE_ON_IPI  PRIO (pct)                 DEADLINE (f64) of a blocked CPU    │
  *        ├─────────────────────────────────────────────────────────────────────────────┤
@@ -74,8 +74,6 @@ export const H = {
   /** Steps quiescing may take. */
   DRAIN_STEPS: 14,
   END: 15,
-  /** Main-thread turns (liveness scans) every so many steps; 0: none. */
-  SCAN_EVERY: 16,
   /** Replay: the first step at which the recorded decisions could not be followed; -1: none. */
   DIVERGED_AT: 17,
   NDECISIONS: 18,
@@ -86,8 +84,6 @@ export const H = {
   OVERFLOW: 21,
   NCHECKPOINTS: 22,
   CHECKPOINT_CAP: 23,
-  /** Who gets the turn back after a main-thread turn. */
-  MAIN_RETURN: 24,
   /** The step at which STOP was set; -1 before. */
   STOP_STEP: 25,
   PCT_NCHANGES: 26,
@@ -115,7 +111,7 @@ export interface SchedSizes {
 
 function words(s: SchedSizes): { cpus: number; decisions: number; checkpoints: number; total: number } {
   const cpus = HEADER_WORDS;
-  const decisions = cpus + (s.nrCpus + 1) * CPU_WORDS;
+  const decisions = cpus + s.nrCpus * CPU_WORDS;
   const checkpoints = decisions + s.decisionCap * 4;
   return { cpus, decisions, checkpoints, total: checkpoints + s.checkpointCap * 3 };
 }
@@ -172,7 +168,7 @@ export class SchedView {
     this.f64[(this.base + h) / 2] = v;
   }
 
-  /** Word index of CPU `cpu`'s field (cpu = nrCpus: the main thread). */
+  /** Word index of CPU `cpu`'s field. */
   cpuWord(cpu: number, field: number): number {
     return this.cpusAt + cpu * CPU_WORDS + field;
   }

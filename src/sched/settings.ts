@@ -44,8 +44,6 @@ export interface Schedule {
   steps: number;
   /** Steps quiescing may take before the run is called not drained. */
   drainSteps: number;
-  /** A main-thread turn (the liveness scan) every so many steps; 0 for none. */
-  scanEvery: number;
   stopOnFirst: boolean;
   /** Replay: follow these (step, cpu) decisions instead of the strategy. */
   replay?: { decisions: ReadonlyArray<readonly [number, number]>; lenient: boolean };
@@ -80,12 +78,11 @@ export function initSchedule(mem: KernelMemory, s: Schedule): SchedView {
   v.set(H.QUIESCE_STEP, -1);
   v.set(H.STOP_STEP, -1);
   v.set(H.DIVERGED_AT, -1);
-  v.set(H.SCAN_EVERY, s.scanEvery);
   v.set(H.DIGEST_A, DIGEST_SEED_A);
   v.set(H.DIGEST_B, DIGEST_SEED_B);
   v.setF64(H.STEP_F64, 0);
   v.setF64(H.VTIME_F64, 0);
-  for (let cpu = 0; cpu <= n; cpu++) {
+  for (let cpu = 0; cpu < n; cpu++) {
     v.i32[v.cpuWord(cpu, C.STATE)] = STATE_RUNNABLE;
     v.setDeadline(cpu, Infinity);
   }

@@ -57,8 +57,8 @@ export interface RunEnds {
 const LOOK_MS = 50;
 /** The schedule looks at the run's end, checkpoints and pct change points every so many steps. */
 const EVENT_MASK = 63;
-/** Steps a CPU may go on after STOP before it is called locked up (1 s of virtual time). */
-const LOCKUP_STEPS = 1_000_000;
+/** Steps a CPU may go on after STOP before it is called locked up (0.2 s of virtual time: 200 ticks at HZ 1000). */
+const LOCKUP_STEPS = 200_000;
 
 const K_POINT = 0;
 const K_YIELD = 1;
@@ -86,6 +86,13 @@ export class Turns implements CpuScheduler {
   /** pct: this CPU's priority changed: look for the highest runnable CPU at the next point. */
   private pctDirty = false;
   private isReleased = false;
+  /**
+   * The step count and virtual time, kept in fields while this CPU holds the turn (they are read
+   * at every point) and published to the region when it hands the turn over, and every
+   * EVENT_MASK+1 steps for the machine's watchdog.
+   */
+  private stepNow = 0;
+  private vtime = 0;
 
   constructor(
     mem: KernelMemory,
@@ -123,9 +130,8 @@ export class Turns implements CpuScheduler {
     v.setDeadline(this.me, untilNs);
     this.schedule(K_BLOCK);
   }
-  /** Plain read: only the turn holder reads or writes virtual time (see layout.ts). */
   nowNs(): number {
-    return this.f64[this.vtimeIdx]!;
+    return this.vtime;
   }
   released(): boolean {
     return this.isReleased;
@@ -136,7 +142,7 @@ export class Turns implements CpuScheduler {
   }
   /** The current step (a finding's `step`). */
   step(): number {
-    return this.f64[this.stepIdx]!;
+    return this.stepNow;
   }
   /**
    * An event of this CPU (trace ring): folds (step, CPU·context·event, work) into the digest and
@@ -168,9 +174,8 @@ export class Turns implements CpuScheduler {
   // ── the decision at each point ────────────────────────────────────────────────
   private schedule(kind: number): void {
     if (this.isReleased) return;
-    const step = this.f64[this.stepIdx]! + 1;
-    this.f64[this.stepIdx] = step;
-    this.f64[this.vtimeIdx]! += STEP_NS;
+    const step = ++this.stepNow;
+    this.vtime += STEP_NS;
     if ((step & EVENT_MASK) === 0) {
       this.events(step);
       if (this.isReleased) return;
@@ -319,7 +324,7 @@ export class Turns implements CpuScheduler {
   private wakeable(cpu: number): boolean {
     const v = this.v;
     if (this.i32[v.cpuWord(cpu, C.STATE)] !== STATE_BLOCKED) return false;
-    if (v.deadline(cpu) <= this.f64[this.vtimeIdx]!) return true;
+    if (v.deadline(cpu) <= this.vtime) return true;
     return this.i32[v.cpuWord(cpu, C.WAKE_ON_IPI)] !== 0 && Atomics.load(this.i32, this.pending[cpu]!) !== 0;
   }
 
@@ -330,7 +335,7 @@ export class Turns implements CpuScheduler {
       if (this.i32[this.v.cpuWord(c, C.STATE)] === STATE_BLOCKED) earliest = Math.min(earliest, this.v.deadline(c));
     }
     if (earliest === Infinity) return false;
-    this.f64[this.vtimeIdx] = Math.max(this.f64[this.vtimeIdx]!, earliest);
+    this.vtime = Math.max(this.vtime, earliest);
     return true;
   }
 
@@ -353,6 +358,7 @@ export class Turns implements CpuScheduler {
   // ── what happens at fixed steps ───────────────────────────────────────────────
   private events(step: number): void {
     const v = this.v;
+    this.publish();
     if (this.ends.aborted()) {
       this.release();
       return;
@@ -412,6 +418,7 @@ export class Turns implements CpuScheduler {
     } else v.set(H.OVERFLOW, 1);
     v.set(H.SWITCHES, v.get(H.SWITCHES) + 1);
     foldDigest(v, 0x7e000000 | next);
+    this.publish();
     i32[v.cpuWord(next, C.STATE)] = STATE_RUNNABLE;
     Atomics.store(i32, this.turnWord, next);
     Atomics.store(i32, this.goWord, 0);
@@ -434,11 +441,20 @@ export class Turns implements CpuScheduler {
       this.isReleased = true;
       return;
     }
+    this.stepNow = this.f64[this.stepIdx]!;
+    this.vtime = this.f64[this.vtimeIdx]!;
     if (this.mode === MODE_PCT) this.findHigher();
+  }
+
+  /** The step count and virtual time into the region (plain: the turn orders them, see layout.ts). */
+  private publish(): void {
+    this.f64[this.stepIdx] = this.stepNow;
+    this.f64[this.vtimeIdx] = this.vtime;
   }
 
   /** Let go: every CPU runs and waits in real time from now on (see CpuScheduler.released). */
   release(): void {
+    if (!this.isReleased) this.publish();
     this.isReleased = true;
     const i32 = this.i32;
     Atomics.store(i32, this.turnWord, TURN_RELEASED);

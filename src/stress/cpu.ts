@@ -113,6 +113,7 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
   const workload = driver;
   const idleNs = task.spec.idleUs * 1000;
 
+  let ops = 0;
   const clockSkewNs = runProgram(booted, () => {
     const failAtNs = task.failAfterMs === undefined ? Infinity : clock() + task.failAfterMs * 1e6;
     const stutter = race?.stutter;
@@ -126,14 +127,15 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         workload.hardirq();
         return true;
       }, untilNs);
-    let opsLeft = task.opsLimit ?? Infinity;
+    const opsLimit = task.opsLimit ?? Infinity;
     while (booted.running()) {
-      if (opsLeft-- <= 0) {
+      if (ops >= opsLimit) {
         // Shrinking: this CPU's share of the workload is done; it only takes interrupts now.
         rt.idle(() => !booted.running());
         break;
       }
       workload.step();
+      ops++;
       rt.interruptPoint();
       if (rng.chance(task.spec.idleChance)) sleep(clock() + idleNs);
       if (nextStutterNs !== Infinity && clock() >= nextStutterNs) {
@@ -146,5 +148,5 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
       if (failAtNs !== Infinity && clock() >= failAtNs) throw new Error(`injected failure on cpu${task.cpu}`);
     }
   });
-  return { cpu: task.cpu, warnings: booted.warnings, violations, counts, clockSkewNs, ...(coverage ? { coverage: coverage.counts } : {}) };
+  return { cpu: task.cpu, warnings: booted.warnings, violations, counts, clockSkewNs, ops, ...(coverage ? { coverage: coverage.counts } : {}) };
 }

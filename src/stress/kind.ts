@@ -16,7 +16,7 @@ import { contractRegion } from '../checks/contract-layout.js';
 import { shadowRegion } from '../checks/shadow-layout.js';
 import { hungTaskRegion, taskHistory } from '../race/hung-task.js';
 import { LivenessScanner } from '../race/liveness.js';
-import { formatTrace, readTrace, TRACE_ENTRIES, traceRegion } from '../race/trace.js';
+import { formatTrace, readTrace, TRACE_ENTRIES, traceRegion, type TraceLine } from '../race/trace.js';
 import { END_DRAINED, H, SchedView, schedRegion, scheduleOutcome, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
 import { initSchedule, schedSizes } from '../sched/settings.js';
 import { isQuiet } from './quiet.js';
@@ -56,6 +56,12 @@ export interface RunResult {
   coverage?: CoverageReport;
   /** Controlled schedules: what the schedule did (steps, switches, digest, decisions). */
   schedule?: ScheduleOutcome;
+  /** Every event the trace rings held at the end, in happening order (RunOptions.keepTrace). */
+  trace?: TraceLine[];
+  /** When the run began on the trace's clock, ns (0 under a controlled schedule: virtual time). */
+  traceOriginNs: number;
+  /** Operations each CPU's workload performed. */
+  opsPerCpu: number[];
 }
 
 /** A stress (or race) run on `machine`. */
@@ -227,5 +233,8 @@ function collectStress(run: FinishedRun<CpuTaskResult>, opts: RunOptions, mainFi
     dump: hang?.dump ?? hungTasks[0]?.dump,
     ...(coverageCounts ? { coverage: coverageReport(coverageCounts, coverageConfig(opts)) } : {}),
     ...(schedule ? { schedule } : {}),
+    ...(opts.keepTrace ? { trace: readTrace(mem, Infinity) } : {}),
+    opsPerCpu: results.map((r) => r?.ops ?? 0),
+    traceOriginNs: runStartNs,
   };
 }

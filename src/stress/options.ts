@@ -33,6 +33,8 @@ export interface RunOptions {
   sched?: Schedule;
   /** Trace ring entries per CPU (a power of two; default TRACE_ENTRIES): replays keep whole runs. */
   traceEntries?: number;
+  /** Keep every event the trace rings hold in the result (replay histories, --trace-out). */
+  keepTrace?: boolean;
   /** Shrinking: how many operations each CPU's workload performs at most (by CPU; none: no limit). */
   opsLimit?: readonly number[];
 }

@@ -60,6 +60,8 @@ export interface CpuTaskResult {
   violations: Violation[];
   /** How often each check fired on this CPU (beyond the ones kept in `violations`). */
   counts: Record<string, number>;
+  /** Operations the workload performed. */
+  ops: number;
   /** Clock skew of this worker's calibrated clock against hrtime at the end, ns. */
   clockSkewNs: number;
   /** Runs with checks: this CPU's kernel branch coverage (kernel/coverage.ts, point × slot). */
