@@ -89,11 +89,16 @@ export class MachineControl implements RunControl {
     return this.phase() === PHASE_ABORT;
   }
 
-  /** Main thread: set the phase, and wake every CPU so that it sees it. */
+  /**
+   * Set the phase, and wake every CPU so that it sees it. RUNNING needs no kick: every CPU waits
+   * for it at the barrier, on the phase word. A kick then would only land at some moment of the
+   * run — under a controlled schedule, at a different step each time, which would break its
+   * determinism.
+   */
   setPhase(phase: number): void {
     Atomics.store(this.i32, this.phaseWord, phase);
     Atomics.notify(this.i32, this.phaseWord);
-    this.kickAll();
+    if (phase !== PHASE_RUNNING) this.kickAll();
   }
 
   /** Wake every CPU so that it looks at the run phase (the bit also keeps a CPU about to wait awake). */
