@@ -151,9 +151,9 @@ export interface RunKind<CpuResult, Result> {
    * QUIESCE and STOP, so the machine does not quiesce it by the clock. `drained` says whether the
    * schedule found the machine quiet; `step` is its step count, which the wall-clock watchdog
    * watches instead of each CPU's progress (a CPU waiting for its turn makes none), NaN once the
-   * schedule has let go; `what` names the drain budget in messages.
+   * schedule has let go; `notDrainedWhy` says why a run that stopped did not drain.
    */
-  readonly controlled?: { drained(mem: KernelMemory): boolean; step(mem: KernelMemory): number; what: string };
+  readonly controlled?: { drained(mem: KernelMemory): boolean; step(mem: KernelMemory): number; notDrainedWhy(mem: KernelMemory): string };
 }
 
 export interface MachineOptions {
@@ -348,7 +348,7 @@ export class Machine {
       drained = kind.controlled.drained(mem);
       if (!drained) {
         if (kind.hangs === 'finding') hungAtEnd(away().filter((cpu) => blockedTaskName(mem, cpu) !== null), 'when the run stopped');
-        hung(-1, `the machine did not quiesce within ${kind.controlled.what}: works still claimed or lists not empty`);
+        hung(-1, `the machine did not quiesce: ${kind.controlled.notDrainedWhy(mem)}`);
       }
     } else if (!failure && !hang) {
       control.setPhase(PHASE_QUIESCE);

@@ -50,6 +50,15 @@ export const END_NONE = 0;
 export const END_DRAINED = 1;
 /** Quiescing ran out of steps: STOP, not drained. */
 export const END_NOT_DRAINED = 2;
+/** Every CPU slept with no timer left and work was still left: STOP, not drained. */
+export const END_ASLEEP = 3;
+
+/** Why a controlled run that stopped did not drain, for its liveness finding. */
+export function notDrainedWhy(end: number): string {
+  return end === END_ASLEEP
+    ? 'every CPU sleeps with no timer left, and works are still claimed or lists not empty (lost IPIs or wake-ups)'
+    : 'quiescing ran out of drain steps: works still claimed or lists not empty';
+}
 
 /** The schedule let go (aborted, or CPUs nothing will wake): every CPU runs freely. */
 export const TURN_RELEASED = -1;

@@ -23,6 +23,7 @@ import { foldDigest, mix32 } from './digest.js';
 import {
   C,
   CHECKPOINT_EVERY,
+  END_ASLEEP,
   END_DRAINED,
   END_NOT_DRAINED,
   FLAG_LENIENT,
@@ -347,7 +348,7 @@ export class Turns implements CpuScheduler {
   private allAsleep(step: number): boolean {
     const v = this.v;
     if (v.get(H.QUIESCE_STEP) < 0) this.beginQuiesce(step);
-    else if (v.get(H.STOP_STEP) < 0) this.stop(step);
+    else if (v.get(H.STOP_STEP) < 0) this.stop(step, END_ASLEEP);
     else {
       this.release();
       return false;
@@ -378,9 +379,9 @@ export class Turns implements CpuScheduler {
     if (quiesceStep < 0) {
       if (step >= v.get(H.END_STEP) || (this.stopOnFirst && this.ends.findings() > 0)) this.beginQuiesce(step);
     } else if (stopStep < 0) {
-      if (this.ends.quiet() || step - quiesceStep >= v.get(H.DRAIN_STEPS)) this.stop(step);
-    } else if (step - stopStep > LOCKUP_STEPS) {
-      this.ends.lockup(`soft lockup: cpu${this.me} still runs ${LOCKUP_STEPS} steps (${(LOCKUP_STEPS * STEP_NS) / 1e9} s of virtual time) after the run stopped`);
+      if (this.ends.quiet() || step - quiesceStep >= this.drainSteps()) this.stop(step, END_NOT_DRAINED);
+    } else if (step - stopStep > this.lockupSteps()) {
+      this.ends.lockup(`soft lockup: cpu${this.me} still runs ${this.lockupSteps()} steps (${(this.lockupSteps() * STEP_NS) / 1e6} ms of virtual time) after the run stopped`);
       this.release();
       return;
     }
@@ -400,10 +401,25 @@ export class Turns implements CpuScheduler {
     this.ends.quiesce();
   }
 
-  private stop(step: number): void {
+  /** `notDrained`: why, if the machine is not quiet now (END_NOT_DRAINED or END_ASLEEP). */
+  private stop(step: number, notDrained: number): void {
     this.v.set(H.STOP_STEP, step);
-    this.v.set(H.END, this.ends.quiet() ? END_DRAINED : END_NOT_DRAINED);
+    this.v.set(H.END, this.ends.quiet() ? END_DRAINED : notDrained);
     this.ends.stop();
+  }
+
+  /**
+   * Steps quiescing may take. A stop-on-first run that already has its finding only needs the
+   * end-of-run checks, not a full drain of what the bug may have broken (a corrupted list can
+   * keep a CPU busy for ever): it gets a tenth.
+   */
+  private drainSteps(): number {
+    const steps = this.v.get(H.DRAIN_STEPS);
+    return this.stopOnFirst && this.ends.findings() > 0 ? Math.ceil(steps / 10) : steps;
+  }
+
+  private lockupSteps(): number {
+    return this.stopOnFirst && this.ends.findings() > 0 ? LOCKUP_STEPS / 10 : LOCKUP_STEPS;
   }
 
   // ── handing the turn over ─────────────────────────────────────────────────────

@@ -17,7 +17,7 @@ import { shadowRegion } from '../checks/shadow-layout.js';
 import { hungTaskRegion, taskHistory } from '../race/hung-task.js';
 import { LivenessScanner } from '../race/liveness.js';
 import { formatTrace, readTrace, TRACE_ENTRIES, traceRegion, type TraceLine } from '../race/trace.js';
-import { END_DRAINED, H, SchedView, schedRegion, scheduleOutcome, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
+import { END_DRAINED, H, notDrainedWhy, SchedView, schedRegion, scheduleOutcome, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
 import { initSchedule, schedSizes } from '../sched/settings.js';
 import { isQuiet } from './quiet.js';
 import { findVariant } from '../variants/index.js';
@@ -144,7 +144,7 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
               const v = new SchedView(mem);
               return Atomics.load(v.i32, v.base + H.TURN) === TURN_RELEASED ? NaN : v.getF64(H.STEP_F64);
             },
-            what: `${opts.sched.drainSteps} steps`,
+            notDrainedWhy: (mem) => notDrainedWhy(new SchedView(mem).get(H.END)),
           },
         }
       : {}),

@@ -138,7 +138,7 @@ export function readReplayFile(path: string): ReplayFile {
 
 export function checkReplayFile(raw: unknown, path: string): ReplayFile {
   const bad = (why: string) => new UsageError(`${path}: not a replay file (${why})`);
-  if (typeof raw !== 'object' || raw === null) throw bad('not a JSON object');
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw bad('not a JSON object');
   const f = raw as Record<string, unknown>;
   if (f.format !== REPLAY_FORMAT) throw bad(`"format" is not "${REPLAY_FORMAT}"`);
   if (f.version !== REPLAY_VERSION) throw bad(`version ${JSON.stringify(f.version)}, this irqwork reads version ${REPLAY_VERSION}`);
