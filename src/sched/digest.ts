@@ -9,11 +9,13 @@ import { H, type SchedView } from './layout.js';
 export const DIGEST_SEED_A = 0x811c9dc5 | 0;
 export const DIGEST_SEED_B = 0x2545f491 | 0;
 
-/** Folds one 32-bit word into the digest. */
+/** Folds one 32-bit word into the run's digest. */
 export function foldDigest(v: SchedView, word: number): void {
-  const i32 = v.i32;
-  const a = v.base + H.DIGEST_A;
-  const b = v.base + H.DIGEST_B;
+  foldLanes(v.i32, v.base + H.DIGEST_A, v.base + H.DIGEST_B, word);
+}
+
+/** Folds `word` into the two lanes at `a` and `b` of `i32` (the region's, or a hunt's own). */
+export function foldLanes(i32: Int32Array, a: number, b: number, word: number): void {
   i32[a] = Math.imul(i32[a]! ^ word, 0x01000193);
   let x = (i32[b]! + Math.imul(word, 0x9e3779b1)) | 0;
   x = Math.imul(x ^ (x >>> 15), 0x85ebca6b);

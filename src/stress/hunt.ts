@@ -4,6 +4,7 @@
  * of its arguments, so a finding names its iteration, and that iteration alone replays it.
  */
 import type { Machine, RunOptionsOfMachine } from '../machine/machine.js';
+import { DIGEST_SEED_A, DIGEST_SEED_B, foldLanes } from '../sched/digest.js';
 import { digestHex } from '../sched/layout.js';
 import type { RunOptions } from './options.js';
 import { runStress, type RunResult } from './kind.js';
@@ -64,8 +65,7 @@ export async function runHunt(machine: Machine, base: RunOptions, hunt: HuntOpti
   let switches = 0;
   let executed = 0;
   let runWallMs = 0;
-  let a = 0x811c9dc5;
-  let b = 0x2545f491;
+  const lanes = Int32Array.of(DIGEST_SEED_A, DIGEST_SEED_B);
   let i = 0;
   for (; i < hunt.iterations && (i === 0 || performance.now() - start < hunt.budgetMs); i++) {
     const t0 = performance.now();
@@ -75,10 +75,9 @@ export async function runHunt(machine: Machine, base: RunOptions, hunt: HuntOpti
     steps += s.steps;
     switches += s.switches;
     executed += r.totals.executed;
-    for (const ch of s.digest) {
-      a = Math.imul(a ^ ch.charCodeAt(0), 0x01000193);
-      b = Math.imul(b + ch.charCodeAt(0), 0x5bd1e995) ^ (b >>> 13);
-    }
+    // The iteration's digest, as its two lanes, into the hunt's.
+    foldLanes(lanes, 0, 1, parseInt(s.digest.slice(0, 8), 16) | 0);
+    foldLanes(lanes, 0, 1, parseInt(s.digest.slice(8), 16) | 0);
     for (const [check, n] of Object.entries(r.counts)) counts[check] = (counts[check] ?? 0) + n;
     if (!r.ok) {
       failing.push(i);
@@ -106,7 +105,7 @@ export async function runHunt(machine: Machine, base: RunOptions, hunt: HuntOpti
     steps,
     switches,
     executed,
-    digest: digestHex(a, b),
+    digest: digestHex(lanes[0]!, lanes[1]!),
     wallMs: performance.now() - start,
     runWallMs,
     timeToFirstFindingMs: timeToFirst,
