@@ -174,18 +174,22 @@ describe('irqwork replay', () => {
 });
 
 describe('irqwork shrink', () => {
-  it('shrink F --json --budget 10 --out G exits 0 with original and shrunk sizes, the shrunk no bigger, and G replays (exit 1)', () => {
+  it('shrink F --json --budget 10 --out G exits 0 with original and shrunk sizes, the shrunk no bigger in shrink order (CPUs, active CPUs, then steps + switches + operations), and G replays (exit 1)', () => {
     expect(shrink.signal).toBeNull();
     expect(shrink.code, shrink.stderr).toBe(0);
-    type Size = { cpus: number; steps: number; switches: number };
+    type Size = { cpus: number; activeCpus: number; steps: number; switches: number; ops: number };
     const out = json<{ original: Size; shrunk: Size; file: string; check: string }>(shrink);
     for (const s of [out.original, out.shrunk]) {
-      expect(s).toEqual(expect.objectContaining({ cpus: expect.any(Number), steps: expect.any(Number), switches: expect.any(Number) }));
+      expect(s).toEqual(
+        expect.objectContaining({ cpus: expect.any(Number), activeCpus: expect.any(Number), steps: expect.any(Number), switches: expect.any(Number), ops: expect.any(Number) }),
+      );
     }
-    expect(out.original.cpus).toBeGreaterThan(0);
-    expect(out.shrunk.cpus).toBeLessThanOrEqual(out.original.cpus);
-    expect(out.shrunk.steps).toBeLessThanOrEqual(out.original.steps);
-    expect(out.shrunk.switches).toBeLessThanOrEqual(out.original.switches);
+    const { original: a, shrunk: b } = out;
+    expect(a.cpus).toBe(readJson<ReplayFile>(at('F.json')).cpus);
+    expect(b.cpus).toBe(readJson<ReplayFile>(at('G.json')).cpus);
+    expect(b.cpus).toBeLessThanOrEqual(a.cpus);
+    if (b.cpus === a.cpus) expect(b.activeCpus).toBeLessThanOrEqual(a.activeCpus);
+    if (b.cpus === a.cpus && b.activeCpus === a.activeCpus) expect(b.steps + b.switches + b.ops).toBeLessThanOrEqual(a.steps + a.switches + a.ops);
     expect(out.file).toBe(at('G.json'));
     expect(out.check).toBe(readJson<ReplayFile>(at('F.json')).finding.check);
     const g = readJson<ReplayFile>(at('G.json'));

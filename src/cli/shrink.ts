@@ -41,14 +41,20 @@ export async function shrinkCommand(argv: string[]): Promise<number> {
   const budgetS = positiveFlag('budget', values.budget, 60, 86_400);
   const outPath = checkOutputPath('out', values.out ?? files[0]!.replace(/(\.json)?$/, '.shrunk.json'))!;
   const layout = KernelMemory.create({ nrCpus: input.cpus, nrWorks: input.cpus * worksPerCpu(input.workload), preemptRt: input.config === 'rt', hz: input.hz });
-  const machine = Machine.start(input.cpus);
+  // One machine per CPU count the search tries (a candidate may run on fewer CPUs).
+  const machines = new Map<number, Machine>();
+  const machineFor = (cpus: number): Machine => {
+    let m = machines.get(cpus);
+    if (!m) machines.set(cpus, (m = Machine.start(cpus)));
+    return m;
+  };
   const progress = new CommandProgress('irqwork shrink', budgetS * 1000, false);
   const strict = async (file: ReplayFile) => {
-    const run = await replayOnce(machine, file, true);
+    const run = await replayOnce(machineFor(file.cpus), file, true);
     return { reproduced: replayVerdict(file, run).reproduced, run };
   };
   try {
-    const result = await shrinkReplay(machine, layout, input, budgetS * 1000, strict, (tries, kept, best) =>
+    const result = await shrinkReplay(machineFor, layout, input, budgetS * 1000, strict, (tries, kept, best) =>
       progress.setStage(`${tries} tried, ${kept} kept: ${best.cpus} CPUs, ${best.steps} steps, ${best.switches} switches`),
     );
     // The shrunk schedule is what a lenient run really did; it must replay exactly too.
@@ -61,18 +67,18 @@ export async function shrinkCommand(argv: string[]): Promise<number> {
     progress.done();
     writeFileSync(outPath, JSON.stringify(file, null, 1) + '\n');
     if (values.json) {
-      const brief = (s: ShrinkSize) => ({ cpus: s.cpus, steps: s.steps, switches: s.switches, ops: s.ops, events: s.events });
+      const brief = (s: ShrinkSize) => ({ cpus: s.cpus, activeCpus: s.activeCpus, steps: s.steps, switches: s.switches, ops: s.ops, events: s.events });
       console.log(JSON.stringify({ command: 'shrink', original: brief(result.original), shrunk: brief(shrunk), file: outPath, check: input.finding.check, tries: result.tries }, null, 2));
     } else {
       console.log(`irqwork shrink ${files[0]}: [${input.finding.check}] ${input.finding.message}`);
       console.log(
         table(
-          ['', 'CPUs', 'steps', 'switches', 'operations', 'history events'],
+          ['', 'CPUs', 'active CPUs', 'steps', 'switches', 'operations', 'history events'],
           [
             ['before', ...sizeCells(result.original)],
             ['after', ...sizeCells(shrunk)],
           ],
-          'lrrrrr',
+          'lrrrrrr',
         ),
       );
       console.log(`${result.tries} candidates run, ${result.kept} kept; written: ${outPath}  (irqwork replay ${outPath})`);
@@ -87,10 +93,10 @@ export async function shrinkCommand(argv: string[]): Promise<number> {
     throw e;
   } finally {
     progress.done();
-    await machine.close();
+    await Promise.all([...machines.values()].map((m) => m.close()));
   }
 }
 
 function sizeCells(s: ShrinkSize): string[] {
-  return [s.cpus, s.steps, s.switches, s.ops, s.events].map(String);
+  return [s.cpus, s.activeCpus, s.steps, s.switches, s.ops, s.events].map(String);
 }

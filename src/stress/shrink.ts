@@ -1,7 +1,7 @@
 /**
- * Shrinking a replay, delta-debugging style: candidates that do less — stop the workload sooner,
- * leave a CPU's workload out (it stays idle from the start), let a CPU perform fewer operations,
- * drop scheduling decisions — are run as lenient replays (a decision that cannot be taken any more
+ * Shrinking a replay, delta-debugging style: candidates that do less — a machine with fewer
+ * CPUs, stop the workload sooner, leave a CPU's workload out (it stays idle from the start), let a
+ * CPU perform fewer operations, drop scheduling decisions — are run as lenient replays (a decision that cannot be taken any more
  * is replaced by a fixed choice). A candidate is kept when it still raises the same check and is
  * smaller; what it really did (its own recorded decisions) becomes the new replay, so the result
  * replays exactly. Bounded by a wall-clock budget; the input must reproduce first.
@@ -18,8 +18,10 @@ const MAX_ENTRIES = 1 << 18;
 
 /** How big a reproduction is. */
 export interface ShrinkSize {
-  /** CPUs with an event of the kernel's before the finding (not only ticks and idling). */
+  /** The machine's CPUs. */
   cpus: number;
+  /** CPUs with an event of the kernel's before the finding (not only ticks and idling). */
+  activeCpus: number;
   /** Steps until the finding. */
   steps: number;
   switches: number;
@@ -52,10 +54,11 @@ const QUIET_EVENTS = new Set(['tick', 'irqExit', 'idleEnter', 'idleExit', 'threa
 function sizeOf(mem: KernelMemory, file: ReplayFile, r: RunResult): ShrinkSize {
   const f = file.finding;
   const trace: readonly TraceLine[] = r.trace ?? [];
-  const cpus = new Set(trace.filter((l) => l.step <= f.step && !QUIET_EVENTS.has(l.event)).map((l) => l.cpu));
+  const active = new Set(trace.filter((l) => l.step <= f.step && !QUIET_EVENTS.has(l.event)).map((l) => l.cpu));
   const history = findingHistory(mem, trace, { cpu: f.cpu, work: f.work, step: f.step });
   return {
-    cpus: cpus.size,
+    cpus: file.cpus,
+    activeCpus: active.size,
     steps: f.step,
     switches: file.decisions.length - 1,
     ops: r.opsPerCpu.reduce((a, b) => a + b, 0),
@@ -63,14 +66,26 @@ function sizeOf(mem: KernelMemory, file: ReplayFile, r: RunResult): ShrinkSize {
   };
 }
 
-/** Smaller: no more CPUs, and less of steps, switches and operations together (or fewer CPUs). */
+/** `file` on a machine of `cpus` CPUs: the decisions for the CPUs it still has, the rest as they come. */
+function withCpus(file: ReplayFile, cpus: number): ReplayFile {
+  return {
+    ...file,
+    cpus,
+    decisions: file.decisions.filter(([, cpu]) => cpu < cpus),
+    opsLimit: file.opsLimit ? file.opsLimit.slice(0, cpus) : null,
+  };
+}
+
+/** Smaller: fewer CPUs in the machine, else fewer active, else less of steps, switches and operations together. */
 function smaller(a: ShrinkSize, b: ShrinkSize): boolean {
   if (a.cpus !== b.cpus) return a.cpus < b.cpus;
+  if (a.activeCpus !== b.activeCpus) return a.activeCpus < b.activeCpus;
   return a.steps + a.switches + a.ops < b.steps + b.switches + b.ops;
 }
 
+/** `machineFor(cpus)`: a machine of that many CPUs (a candidate may have fewer than the input). */
 export async function shrinkReplay(
-  machine: Machine,
+  machineFor: (cpus: number) => Machine,
   layout: KernelMemory,
   input: ReplayFile,
   budgetMs: number,
@@ -93,7 +108,7 @@ export async function shrinkReplay(
     tries++;
     const opts = replayRunOptions(file, true, true);
     opts.traceEntries = traceEntriesFor(Math.min(MAX_ENTRIES, best.size.steps + 4096));
-    const r = await runStress(machine, opts);
+    const r = await runStress(machineFor(file.cpus), opts);
     const f = firstFinding(r);
     let ok = false;
     if (f && f.check === input.finding.check && r.schedule && !r.schedule.overflow) {
@@ -115,6 +130,9 @@ export async function shrinkReplay(
     return { ...file, opsLimit };
   };
 
+  // A machine with fewer CPUs: a different run (which works and targets a CPU draws depend on
+  // the CPU count), but if it raises the same check it is the smaller reproduction.
+  for (let cpus = 2; cpus < input.cpus && timeLeft(); cpus++) if (await attempt(withCpus(best.file, cpus))) break;
   for (let pass = 0; pass < 2 && timeLeft(); pass++) {
     // Stop the workload right after the finding's step.
     if (best.file.schedule.steps > best.size.steps + 1) await attempt({ ...best.file, schedule: { ...best.file.schedule, steps: best.size.steps + 1 } });
