@@ -18,17 +18,28 @@ export interface RuntimeProbes {
   tick(): void;
   /** An NMI entered. */
   nmi(): void;
-  /** A hardirq of the workload's own entered (its timer, a device). */
-  workloadIrq(): void;
-  /** The hardirq entered by ipiTaken, tick or workloadIrq returns. */
-  irqExit(): void;
-  /** The NMI returns. */
-  nmiExit(): void;
-  /** irq_workd starts (true) or stops (false) running on the CPU. */
-  thread(running: boolean): void;
-  /** The CPU enters (true) or leaves (false) its idle loop. */
-  idle(entering: boolean): void;
+  /**
+   * A context begins or ends where no other probe says so (ContextEdge): for a timeline. null
+   * when nobody listens, so that the runtime's hot paths pay a field test, not a call.
+   */
+  readonly contextEdge: ((edge: number) => void) | null;
 }
+
+/** The edges contextEdge reports. */
+export const ContextEdge = {
+  /** A hardirq of the workload's own begins (its timer, a device). */
+  workloadIrq: 0,
+  /** The hardirq begun by ipiTaken, tick or workloadIrq ends. */
+  irqExit: 1,
+  /** The NMI ends. */
+  nmiExit: 2,
+  /** irq_workd starts running on the CPU. */
+  threadRun: 3,
+  /** irq_workd stops running. */
+  threadSleep: 4,
+  idleEnter: 5,
+  idleExit: 6,
+} as const;
 
 const nothing = (): void => {};
 
@@ -38,11 +49,7 @@ export const NO_PROBES: RuntimeProbes = {
   ipiTaken: nothing,
   tick: nothing,
   nmi: nothing,
-  workloadIrq: nothing,
-  irqExit: nothing,
-  nmiExit: nothing,
-  thread: nothing,
-  idle: nothing,
+  contextEdge: null,
 };
 
 /** Probes of several listeners in order; each may supply only some of them. */
@@ -54,22 +61,13 @@ export function combineProbes(listeners: ReadonlyArray<Partial<RuntimeProbes>>):
   const ipis = all('ipiTaken');
   const ticks = all('tick');
   const nmis = all('nmi');
-  const each = <K extends 'workloadIrq' | 'irqExit' | 'nmiExit'>(name: K) => {
-    const fs = all(name);
-    return () => fs.forEach((f) => f());
-  };
-  const threads = all('thread');
-  const idles = all('idle');
+  const edges = all('contextEdge');
   return {
     atInterruptPoint: points.length === 0 ? null : points.length === 1 ? points[0]! : (site) => points.forEach((f) => f(site)),
     tickArmed: (ns) => arms.reduce((at, f) => f(at), ns),
     ipiTaken: (bits) => ipis.forEach((f) => f(bits)),
     tick: () => ticks.forEach((f) => f()),
     nmi: () => nmis.forEach((f) => f()),
-    workloadIrq: each('workloadIrq'),
-    irqExit: each('irqExit'),
-    nmiExit: each('nmiExit'),
-    thread: (running) => threads.forEach((f) => f(running)),
-    idle: (entering) => idles.forEach((f) => f(entering)),
+    contextEdge: edges.length === 0 ? null : edges.length === 1 ? edges[0]! : (edge) => edges.forEach((f) => f(edge)),
   };
 }

@@ -24,7 +24,7 @@ import {
 } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
 import type { Kernel, KernelClass } from '../kernel/smpboot.js';
-import { NO_PROBES, type RuntimeProbes } from './probes.js';
+import { ContextEdge, NO_PROBES, type RuntimeProbes } from './probes.js';
 import { NEVER_ABORTED, RunAborted, type RunControl } from './run-control.js';
 import type { CpuScheduler } from './scheduling.js';
 import { SimCpu, type CpuEnv, type InterruptDriver } from './sim-cpu.js';
@@ -100,6 +100,8 @@ export class CpuRuntime {
   /** Chaos at slow interrupt points (probes.atInterruptPoint), null when off: read on the fast path. */
   private readonly atInterruptPoint: ((site: string | undefined) => void) | null;
   private readonly control: RunControl;
+  /** probes.contextEdge, null when nobody listens (read on hot paths). */
+  private readonly contextEdge: ((edge: number) => void) | null;
   private readonly sched: CpuScheduler | null;
   /** What pause() waits on in free mode: nobody ever notifies it. */
   private readonly pauseWord = new Int32Array(new SharedArrayBuffer(4));
@@ -112,11 +114,12 @@ export class CpuRuntime {
     readonly opts: RuntimeOptions = { nohz: true },
   ) {
     const manual = opts.manualInterruptPoint;
-    this.sched = opts.sched ?? null;
+    const sched = (this.sched = opts.sched ?? null);
+    this.interruptPoint = sched ? (site) => this.controlledInterruptPoint(sched, site) : (site) => this.freeInterruptPoint(site);
     const driver: InterruptDriver = manual
       ? { interruptPoint: manual, cpuRelax: () => manual('cpu_relax'), preemptible: () => {} }
       : {
-          interruptPoint: (site) => this.interruptPoint(site),
+          interruptPoint: this.interruptPoint,
           cpuRelax: () => this.cpuRelax(),
           preemptible: () => this.preemptionPoint(),
         };
@@ -124,6 +127,7 @@ export class CpuRuntime {
     const instruments = opts.instrument?.(this.cpu) ?? {};
     this.probes = instruments.probes ?? NO_PROBES;
     this.atInterruptPoint = this.probes.atInterruptPoint;
+    this.contextEdge = this.probes.contextEdge;
     this.control = opts.control ?? NEVER_ABORTED;
     this.k = new kernel(mem, this.cpu, instruments.hooks ?? NO_HOOKS, instruments.coverage ?? null);
     this.i32 = mem.i32;
@@ -141,6 +145,11 @@ export class CpuRuntime {
     this.k.irqWorkInitThreads();
     this.tickOriginNs = this.cpu.nowNs();
     this.nextTickNs = this.probes.tickArmed(this.tickOriginNs + this.periodNs);
+  }
+
+  /** A context edge for whoever listens (the trace); nothing, not even a call, when nobody does. */
+  private edge(edge: number): void {
+    if (this.contextEdge !== null) this.contextEdge(edge);
   }
 
   /** Whether the run this CPU belongs to was aborted: unwind (RunAborted). */
@@ -172,14 +181,23 @@ export class CpuRuntime {
   }
 
   /**
-   * The interrupt point. Fast path: one Atomics.load of the pending-IPI word and a countdown;
-   * everything else happens only when an IPI is pending or the clock is due for a look.
+   * The interrupt point (the kernel's, through SimCpu, and the workload's between operations).
+   * Chosen once, at construction, so that free mode pays nothing for controlled schedules:
+   * free, or a scheduling point followed by the free one.
    */
-  interruptPoint(site?: string): void {
-    // Controlled: every interrupt point is a scheduling point; the rest is as in free mode, on
-    // the virtual clock.
-    const sched = this.sched;
-    if (sched !== null && !sched.released()) sched.point();
+  readonly interruptPoint: (site?: string) => void;
+
+  /** Controlled: every interrupt point is a scheduling point; the rest is as in free mode, on the virtual clock. */
+  private controlledInterruptPoint(sched: CpuScheduler, site: string | undefined): void {
+    if (!sched.released()) sched.point();
+    this.freeInterruptPoint(site);
+  }
+
+  /**
+   * The interrupt point in free mode. Fast path: one Atomics.load of the pending-IPI word and a
+   * countdown; everything else happens only when an IPI is pending or the clock is due for a look.
+   */
+  private freeInterruptPoint(site?: string): void {
     // With irqs off no IPI can be taken here, so the pending word need not even be read: only
     // the countdown (tick, abort) and chaos matter then.
     if (--this.clockCountdown > 0 && this.atInterruptPoint === null && (this.cpu.irqsOff || Atomics.load(this.i32, this.pendingWord) === 0)) {
@@ -206,7 +224,7 @@ export class CpuRuntime {
 
   /** Takes every pending IPI in hardirq context; does nothing with irqs off (they stay latched). */
   takeInterrupts(): void {
-    if (this.cpu.irqsDisabled() || Atomics.load(this.i32, this.pendingWord) === 0) return;
+    if (this.cpu.irqsDisabled()) return;
     const bits = Atomics.exchange(this.i32, this.pendingWord, 0);
     if (bits === 0) return;
     if (bits & (IPI_CALL_FUNCTION_SINGLE | IPI_IRQ_WORK)) {
@@ -217,7 +235,7 @@ export class CpuRuntime {
         this.k.genericSmpCallFunctionSingleInterrupt();
       }
       if (bits & IPI_IRQ_WORK) this.k.irqWorkRun();
-      this.probes.irqExit();
+      this.edge(ContextEdge.irqExit);
       this.cpu.hardirqExit(was);
     }
     // IPI_RESCHEDULE needs no handler: the woken task's state word already says TASK_RUNNING.
@@ -235,7 +253,7 @@ export class CpuRuntime {
     this.cpu.count(Counter.ticks);
     this.i32[this.ticksWord]! += 1;
     this.k.irqWorkTick();
-    this.probes.irqExit();
+    this.edge(ContextEdge.irqExit);
     this.cpu.hardirqExit(was);
   }
 
@@ -257,18 +275,18 @@ export class CpuRuntime {
   /** Switch to irq_workd and let it loop until it sleeps (smpboot_thread_fn returns). */
   runIrqWorkd(): void {
     const prev = this.cpu.switchTo(TASK_KIND_IRQWORKD);
-    this.probes.thread(true);
+    this.edge(ContextEdge.threadRun);
     while (this.irqWorkdRunnable()) this.k.smpbootThreadFn();
-    this.probes.thread(false);
+    this.edge(ContextEdge.threadSleep);
     this.cpu.switchTo(prev);
   }
 
   /** A hardirq of the workload (e.g. a timer of its own): `fn` runs in hardirq context. */
   inHardirq(fn: () => void): void {
     const was = this.cpu.hardirqEnter();
-    this.probes.workloadIrq();
+    this.edge(ContextEdge.workloadIrq);
     fn();
-    this.probes.irqExit();
+    this.edge(ContextEdge.irqExit);
     this.cpu.hardirqExit(was);
   }
 
@@ -277,7 +295,7 @@ export class CpuRuntime {
     const was = this.cpu.nmiEnter();
     this.probes.nmi();
     fn();
-    this.probes.nmiExit();
+    this.edge(ContextEdge.nmiExit);
     this.cpu.nmiExit(was);
   }
 
@@ -299,7 +317,7 @@ export class CpuRuntime {
   idle(done: () => boolean, untilNs = -1): void {
     const cpu = this.cpu;
     const prev = cpu.switchTo(-1);
-    this.probes.idle(true);
+    this.edge(ContextEdge.idleEnter);
     const startNs = cpu.nowNs();
     while (!done()) {
       this.checkAborted();
@@ -336,7 +354,7 @@ export class CpuRuntime {
     }
     this.restartTick();
     cpu.count(Counter.idleNs, cpu.nowNs() - startNs);
-    this.probes.idle(false);
+    this.edge(ContextEdge.idleExit);
     cpu.switchTo(prev);
   }
 

@@ -1,5 +1,5 @@
 /** The kernel hooks and runtime probes that write the trace ring: one event each, nothing else. */
-import type { RuntimeProbes } from '../cpu/probes.js';
+import { ContextEdge, type RuntimeProbes } from '../cpu/probes.js';
 import type { KernelHooks } from '../kernel/hooks.js';
 import { TraceEvent, type TraceRing } from './trace.js';
 
@@ -18,16 +18,19 @@ export function traceHooks(ring: TraceRing): Partial<KernelHooks> {
   };
 }
 
+/** The trace event of each context edge (ContextEdge). */
+const EDGE_EVENTS: readonly number[] = (() => {
+  const out: number[] = [];
+  for (const [name, edge] of Object.entries(ContextEdge)) out[edge] = TraceEvent[name as keyof typeof ContextEdge];
+  return out;
+})();
+
 /** The runtime probes that write the trace ring: IPIs taken, ticks, NMIs, and where each context begins and ends. */
 export function traceProbes(ring: TraceRing): Partial<RuntimeProbes> {
   return {
     ipiTaken: (bits) => ring.record(TraceEvent.ipiTaken, 0, bits),
     tick: () => ring.record(TraceEvent.tick, 0),
     nmi: () => ring.record(TraceEvent.nmi, 0),
-    workloadIrq: () => ring.record(TraceEvent.workloadIrq, 0),
-    irqExit: () => ring.record(TraceEvent.irqExit, 0),
-    nmiExit: () => ring.record(TraceEvent.nmiExit, 0),
-    thread: (running) => ring.record(running ? TraceEvent.threadRun : TraceEvent.threadSleep, 0),
-    idle: (entering) => ring.record(entering ? TraceEvent.idleEnter : TraceEvent.idleExit, 0),
+    contextEdge: (edge) => ring.record(EDGE_EVENTS[edge]!, 0),
   };
 }
