@@ -57,8 +57,9 @@ const HELP = `usage: irqwork race [options]
 A race hunt: the stress machine with every shadow check on, seeded chaos delays and NMIs at
 interrupt points, per-CPU trace rings and stutter. Ends with [OK] per check, or findings that
 name the check, CPU, work and context, show every CPU's last events, and print the command that
-reruns them (same seed: same per-CPU random choices; the OS still varies the real timing); and
-with the branches of the kernel code the run could have reached and never did.
+reruns them (same seed: same per-CPU random choices; the OS still varies the real timing —
+with --sched random|pct the same run exactly, which --save keeps for irqwork replay); and with
+the branches of the kernel code the run could have reached and never did.
 
   --variant NAME      ${variantNames().join(', ')} or a mutant (default ${DEFAULT_VARIANT})
   --config rt|nort    PREEMPT_RT or not (default rt)
