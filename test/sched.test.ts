@@ -181,7 +181,7 @@ describe('controlled schedules: the correct variants stay clean', () => {
     expect(r.drained).toBe(true);
     const s = r.schedule!;
     expect(s.steps).toBeGreaterThanOrEqual(STEPS);
-    expect(s.overflow).toBe(false);
+    expect(s.overflowAt).toBeNull();
     expect(s.divergedAt).toBeNull();
     expect(r.totals.claimed).toBe(r.totals.executed);
     expect(r.totals.executed).toBeGreaterThan(1000);
@@ -379,7 +379,7 @@ describe('controlled schedules: lenient replay', () => {
     expect(s.steps).toBeGreaterThan(0);
     expect(s.steps).toBeLessThan(STEPS);
     expect(s.divergedAt).toBeNull();
-    expect(s.overflow).toBe(false);
+    expect(s.overflowAt).toBeNull();
     expect(s.decisions.length).toBeGreaterThan(1);
     expect(s.decisions[0]).toEqual(half.decisions[0]);
     // Its schedule is its own: not the one it was given (half of the decisions could not be followed as such).

@@ -438,8 +438,13 @@ async function controlledRace(machine: Machine, opts: RunOptions, iterations: nu
   if (out.traceOut) writeTraceOut(out.traceOut, r);
   let saved: string | null = null;
   if (out.savePath && !r.ok && firstFinding(r)) {
-    writeFileSync(out.savePath, JSON.stringify(replayFileOf(r), null, 1) + '\n');
-    saved = out.savePath;
+    // A run that cannot be saved still reports its findings; the reason is one line on stderr.
+    try {
+      writeFileSync(out.savePath, JSON.stringify(replayFileOf(r), null, 1) + '\n');
+      saved = out.savePath;
+    } catch (e) {
+      console.error(`irqwork race: not saved to ${out.savePath}: ${(e as Error).message}`);
+    }
   }
   if (out.json) console.log(JSON.stringify({ ...raceJson(r), ...huntJson(h, opts), saved, ok: h.failingIterations.length === 0 }, null, 2));
   else console.log(formatHunt(h, opts, saved));

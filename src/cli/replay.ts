@@ -7,6 +7,7 @@ import { UsageError } from '../errors.js';
 import { Machine } from '../machine/machine.js';
 import { findingHistory } from '../race/history.js';
 import { formatTrace, traceEntriesFor } from '../race/trace.js';
+import { maxStepsAfterFinding } from '../sched/turns.js';
 import { KernelMemory } from '../kernel/memory.js';
 import { runStress, type RunResult } from '../stress/kind.js';
 import { firstFinding, readReplayFile, replayRunOptions, type ReplayFile } from '../stress/replay-file.js';
@@ -45,7 +46,9 @@ export interface ReplayVerdict {
 /** Runs `file` once, strictly; the run keeps every event when `keepTrace`. */
 export async function replayOnce(machine: Machine, file: ReplayFile, keepTrace: boolean): Promise<RunResult> {
   const opts = replayRunOptions(file, false, keepTrace);
-  if (keepTrace) opts.traceEntries = traceEntriesFor(Math.min(MAX_ENTRIES, file.finding.step + 4096));
+  // Rings for the whole run (it goes on after the finding: drain and end-of-run checks), so that
+  // none wraps before the finding's history.
+  if (keepTrace) opts.traceEntries = traceEntriesFor(Math.min(MAX_ENTRIES, file.finding.step + maxStepsAfterFinding(file.schedule.drainSteps)));
   return runStress(machine, opts);
 }
 

@@ -20,9 +20,10 @@ const FLAGS: Options = { out: { type: 'string' }, json: { type: 'boolean' }, bud
 const HELP = `usage: irqwork shrink F [--out G] [--budget S] [--json]
 
 Searches, delta-debugging style, for a smaller replay of F that still raises the same check:
-the workload stopped sooner, CPUs left idle from the start, fewer operations per CPU, fewer
+a machine of fewer CPUs, CPUs left idle from the start, fewer operations per CPU, fewer
 scheduling decisions. Writes the smallest found (possibly F's own schedule, when nothing
-smaller raises the check) and prints CPUs, steps, switches and history events before and after.
+smaller raises the check) and prints CPUs (all, and active), steps, switches, operations and
+history events before and after.
 
   --out G             where to write it (default: F with .shrunk.json)
   --budget S          seconds of searching (default 60)

@@ -8,6 +8,7 @@ import { writeFileSync } from 'node:fs';
 import { KernelMemory } from '../kernel/memory.js';
 import { chromeTrace } from '../race/chrome-trace.js';
 import { traceEntriesFor } from '../race/trace.js';
+import { maxStepsAfterFinding } from '../sched/turns.js';
 import type { RunResult } from '../stress/kind.js';
 import type { RunOptions } from '../stress/options.js';
 import { worksPerCpu } from '../workload/spec.js';
@@ -17,7 +18,8 @@ const FREE_ENTRIES = 1 << 16;
 
 /** What a run that writes a trace file needs: every event kept, rings big enough. */
 export function traceOutOptions(o: RunOptions): Pick<RunOptions, 'keepTrace' | 'traceEntries'> {
-  const entries = o.sched ? traceEntriesFor(Math.min(MAX_ENTRIES, o.sched.steps * 2)) : FREE_ENTRIES;
+  // A controlled run: its steps and a usual drain (a run that drains long keeps its last events).
+  const entries = o.sched ? traceEntriesFor(Math.min(MAX_ENTRIES, o.sched.steps + maxStepsAfterFinding(o.sched.drainSteps))) : FREE_ENTRIES;
   return { keepTrace: true, traceEntries: Math.max(entries, o.traceEntries ?? 0) };
 }
 

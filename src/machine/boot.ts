@@ -98,6 +98,7 @@ function runEnds(mem: KernelMemory, control: MachineControl, opts: BootOptions):
       return isQuiet(mem);
     },
     findings: () => control.findings(),
+    taskBlocked: (cpu) => blockedTaskName(mem, cpu) !== null,
     aborted: () => control.aborted(),
     lockup: (message) => {
       opts.onLockup?.(message);

@@ -89,7 +89,8 @@ export const H = {
   DECISION_CAP: 19,
   /** Replay: the next recorded decision to follow. */
   CURSOR: 20,
-  /** The decision log overflowed: the run cannot be saved as a replay. */
+  /** The step of the first decision the log had no room for (0: none): a replay of the run
+   *  can reach no further than the step before it. */
   OVERFLOW: 21,
   NCHECKPOINTS: 22,
   CHECKPOINT_CAP: 23,
@@ -223,8 +224,8 @@ export interface ScheduleOutcome {
   digest: string;
   /** Every change of turn, (step, cpu); the first names who started. */
   decisions: Array<[number, number]>;
-  /** The decision log was too small to keep them all (the run cannot be replayed). */
-  overflow: boolean;
+  /** The step of the first decision the log had no room for; null if it kept them all. */
+  overflowAt: number | null;
   /** (step, digest) every CHECKPOINT_EVERY steps. */
   checkpoints: Array<[number, string]>;
   /** Replay: the first step at which the recorded decisions could not be followed; null if none. */
@@ -241,7 +242,7 @@ export function scheduleOutcome(mem: KernelMemory): ScheduleOutcome {
     switches: v.get(H.SWITCHES),
     digest: v.digest(),
     decisions: v.decisions(),
-    overflow: v.get(H.OVERFLOW) !== 0,
+    overflowAt: v.get(H.OVERFLOW) === 0 ? null : v.get(H.OVERFLOW),
     checkpoints: v.checkpoints(),
     divergedAt: diverged < 0 ? null : diverged,
     virtualNs: v.getF64(H.VTIME_F64),

@@ -49,6 +49,8 @@ export interface RunEnds {
   quiet(): boolean;
   /** Findings so far (stop-on-first). */
   findings(): number;
+  /** A task of `cpu` is blocked in D: only a wake-up, never its tick, ends that. */
+  taskBlocked(cpu: number): boolean;
   aborted(): boolean;
   /** A CPU still ran LOCKUP_STEPS after STOP: report it, and abort the run. */
   lockup(message: string): void;
@@ -60,6 +62,11 @@ const LOOK_MS = 50;
 const EVENT_MASK = 63;
 /** Steps a CPU may go on after STOP before it is called locked up (0.2 s of virtual time: 200 ticks at HZ 1000). */
 const LOCKUP_STEPS = 200_000;
+
+/** The most steps a stop-on-first run can take after its first finding (a tenth of both limits). */
+export function maxStepsAfterFinding(drainSteps: number): number {
+  return Math.ceil(drainSteps / 10) + LOCKUP_STEPS / 10 + 2 * (EVENT_MASK + 1);
+}
 
 const K_POINT = 0;
 const K_YIELD = 1;
@@ -87,6 +94,8 @@ export class Turns implements CpuScheduler {
   /** pct: this CPU's priority changed: look for the highest runnable CPU at the next point. */
   private pctDirty = false;
   private isReleased = false;
+  /** This CPU has had its first turn (a CPU aborted before it never touches the schedule). */
+  private entered = false;
   /**
    * The step count and virtual time, kept in fields while this CPU holds the turn (they are read
    * at every point) and published to the region when it hands the turn over, and every
@@ -125,6 +134,8 @@ export class Turns implements CpuScheduler {
   }
   wait(untilNs: number, wakeOnIpi: boolean): void {
     if (this.isReleased) return;
+    // A NaN deadline would make every time jump a no-op that still counts as one: never wake.
+    if (Number.isNaN(untilNs)) throw new Error(`cpu${this.me}: a wait until NaN (virtual time ${this.vtime} ns)`);
     const v = this.v;
     this.i32[v.cpuWord(this.me, C.STATE)] = STATE_BLOCKED;
     this.i32[v.cpuWord(this.me, C.WAKE_ON_IPI)] = wakeOnIpi ? 1 : 0;
@@ -163,11 +174,12 @@ export class Turns implements CpuScheduler {
   /** After the start barrier: wait for the first turn. */
   enter(): void {
     this.awaitTurn();
+    this.entered = true;
   }
 
   /** The CPU's program is over: it never runs again; the turn goes on. */
   exit(): void {
-    if (this.isReleased) return;
+    if (this.isReleased || !this.entered) return;
     this.i32[this.v.cpuWord(this.me, C.STATE)] = STATE_EXITED;
     this.schedule(K_EXIT);
   }
@@ -329,11 +341,17 @@ export class Turns implements CpuScheduler {
     return this.i32[v.cpuWord(cpu, C.WAKE_ON_IPI)] !== 0 && Atomics.load(this.i32, this.pending[cpu]!) !== 0;
   }
 
-  /** Nobody can run: virtual time jumps to the earliest deadline. False if there is none. */
+  /**
+   * Nobody can run: virtual time jumps to the earliest deadline. False if there is none. Once the
+   * run has stopped, a CPU whose task is blocked in D waits only for a wake-up: its tick would
+   * wake the CPU for ever (with a periodic tick) and never end the task's sleep.
+   */
   private timeJump(): boolean {
+    const stopped = this.v.get(H.STOP_STEP) >= 0;
     let earliest = Infinity;
     for (let c = 0; c < this.n; c++) {
-      if (this.i32[this.v.cpuWord(c, C.STATE)] === STATE_BLOCKED) earliest = Math.min(earliest, this.v.deadline(c));
+      if (this.i32[this.v.cpuWord(c, C.STATE)] !== STATE_BLOCKED || (stopped && this.ends.taskBlocked(c))) continue;
+      earliest = Math.min(earliest, this.v.deadline(c));
     }
     if (earliest === Infinity) return false;
     this.vtime = Math.max(this.vtime, earliest);
@@ -381,7 +399,7 @@ export class Turns implements CpuScheduler {
     } else if (stopStep < 0) {
       if (this.ends.quiet() || step - quiesceStep >= this.drainSteps()) this.stop(step, END_NOT_DRAINED);
     } else if (step - stopStep > this.lockupSteps()) {
-      this.ends.lockup(`soft lockup: cpu${this.me} still runs ${this.lockupSteps()} steps (${(this.lockupSteps() * STEP_NS) / 1e6} ms of virtual time) after the run stopped`);
+      this.ends.lockup(`soft lockup: cpu${this.me} still runs ${this.lockupSteps()} steps after the run stopped`);
       this.release();
       return;
     }
@@ -431,7 +449,7 @@ export class Turns implements CpuScheduler {
       i32[v.decisionsAt + 2 * n] = step;
       i32[v.decisionsAt + 2 * n + 1] = next;
       v.set(H.NDECISIONS, n + 1);
-    } else v.set(H.OVERFLOW, 1);
+    } else if (v.get(H.OVERFLOW) === 0) v.set(H.OVERFLOW, step);
     v.set(H.SWITCHES, v.get(H.SWITCHES) + 1);
     foldDigest(v, 0x7e000000 | next);
     this.publish();
@@ -469,7 +487,7 @@ export class Turns implements CpuScheduler {
   }
 
   /** Let go: every CPU runs and waits in real time from now on (see CpuScheduler.released). */
-  release(): void {
+  private release(): void {
     if (!this.isReleased) this.publish();
     this.isReleased = true;
     const i32 = this.i32;

@@ -65,7 +65,10 @@ export function replayFileOf(r: RunResult): ReplayFile {
   const s = o.sched;
   const f = firstFinding(r);
   if (!s || !r.schedule || !f) throw new Error('only a controlled run with a finding makes a replay file');
-  if (r.schedule.overflow) throw new Error(`the run made more scheduling decisions than its log keeps (${r.schedule.decisions.length})`);
+  const lost = r.schedule.overflowAt;
+  if (lost !== null && lost <= f.step!) {
+    throw new Error(`the run made more scheduling decisions before its finding than its log keeps (${r.schedule.decisions.length})`);
+  }
   return {
     format: REPLAY_FORMAT,
     version: REPLAY_VERSION,
@@ -157,10 +160,39 @@ export function checkReplayFile(raw: unknown, path: string): ReplayFile {
   int(f.hz, 'hz', 10, 10_000);
   int(f.seed, 'seed', 0, 0xffffffff);
   if (typeof f.nohz !== 'boolean' || typeof f.archHasIrqWorkInterrupt !== 'boolean') throw bad('"nohz" and "archHasIrqWorkInterrupt" must be booleans');
+  let workload: WorkloadSpec;
   try {
-    parseScenario(f.workload, path);
+    workload = parseScenario(f.workload, path);
   } catch (e) {
     throw bad(`workload: ${(e as Error).message}`);
+  }
+  // Every number the run will use: a NaN or negative one would stall virtual time.
+  const num = (v: unknown, name: string, min: number, max: number): number => {
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) throw bad(`"${name}" must be a number in ${min}..${max}`);
+    return v;
+  };
+  const obj = (v: unknown, name: string): Record<string, unknown> => {
+    if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad(`"${name}" must be an object`);
+    return v as Record<string, unknown>;
+  };
+  if (f.race !== null) {
+    const race = obj(f.race, 'race');
+    int(race.maxFindingsPerCheck, 'race.maxFindingsPerCheck', 1, 1_000_000);
+    if (race.chaos !== null) {
+      const c = obj(race.chaos, 'race.chaos');
+      for (const k of ['taskDelayChance', 'irqDelayChance', 'nmiChance']) num(c[k], `race.chaos.${k}`, 0, 1);
+      for (const k of ['taskDelayUs', 'irqDelayUs', 'tickJitterUs']) num(c[k], `race.chaos.${k}`, 0, 1e6);
+    }
+    if (race.stutter !== null) {
+      const st = obj(race.stutter, 'race.stutter');
+      num(st.everyMs, 'race.stutter.everyMs', 0.001, 1e6);
+      num(st.idleMs, 'race.stutter.idleMs', 0, 1e6);
+    }
+  }
+  if (f.hotplug !== null) {
+    const h = obj(f.hotplug, 'hotplug');
+    num(h.everyMs, 'hotplug.everyMs', 0.001, 1e6);
+    num(h.offlineMs, 'hotplug.offlineMs', 0, 1e6);
   }
   const s = f.schedule as Record<string, unknown> | undefined;
   if (typeof s !== 'object' || s === null || (s.strategy !== 'random' && s.strategy !== 'pct')) throw bad('"schedule.strategy" must be "random" or "pct"');
@@ -182,5 +214,5 @@ export function checkReplayFile(raw: unknown, path: string): ReplayFile {
     throw bad('"finding" must name its check, message, step and digest');
   }
   int(fd.step, 'finding.step', 0, 2 ** 31);
-  return raw as ReplayFile;
+  return { ...(raw as ReplayFile), workload };
 }

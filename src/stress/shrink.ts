@@ -1,7 +1,7 @@
 /**
  * Shrinking a replay, delta-debugging style: candidates that do less — a machine with fewer
- * CPUs, stop the workload sooner, leave a CPU's workload out (it stays idle from the start), let a
- * CPU perform fewer operations, drop scheduling decisions — are run as lenient replays (a decision that cannot be taken any more
+ * CPUs, leave a CPU's workload out (it stays idle from the start), let a CPU perform fewer
+ * operations, drop scheduling decisions — are run as lenient replays (a decision that cannot be taken any more
  * is replaced by a fixed choice). A candidate is kept when it still raises the same check and is
  * smaller; what it really did (its own recorded decisions) becomes the new replay, so the result
  * replays exactly. Bounded by a wall-clock budget; the input must reproduce first.
@@ -10,6 +10,7 @@ import type { KernelMemory } from '../kernel/memory.js';
 import type { Machine } from '../machine/machine.js';
 import { findingHistory } from '../race/history.js';
 import { traceEntriesFor, type TraceLine } from '../race/trace.js';
+import { maxStepsAfterFinding } from '../sched/turns.js';
 import { runStress, type RunResult } from './kind.js';
 import { firstFinding, replayFileOf, replayRunOptions, type ReplayFile } from './replay-file.js';
 
@@ -107,11 +108,11 @@ export async function shrinkReplay(
     if (!timeLeft()) return false;
     tries++;
     const opts = replayRunOptions(file, true, true);
-    opts.traceEntries = traceEntriesFor(Math.min(MAX_ENTRIES, best.size.steps + 4096));
+    opts.traceEntries = traceEntriesFor(Math.min(MAX_ENTRIES, best.size.steps + maxStepsAfterFinding(file.schedule.drainSteps)));
     const r = await runStress(machineFor(file.cpus), opts);
     const f = firstFinding(r);
     let ok = false;
-    if (f && f.check === input.finding.check && r.schedule && !r.schedule.overflow) {
+    if (f && f.check === input.finding.check && r.schedule && (r.schedule.overflowAt === null || r.schedule.overflowAt > f.step!)) {
       const next = replayFileOf(r);
       const size = sizeOf(layout, next, r);
       if (smaller(size, best.size)) {
@@ -134,11 +135,10 @@ export async function shrinkReplay(
   // the CPU count), but if it raises the same check it is the smaller reproduction.
   for (let cpus = 2; cpus < input.cpus && timeLeft(); cpus++) if (await attempt(withCpus(best.file, cpus))) break;
   for (let pass = 0; pass < 2 && timeLeft(); pass++) {
-    // Stop the workload right after the finding's step.
-    if (best.file.schedule.steps > best.size.steps + 1) await attempt({ ...best.file, schedule: { ...best.file.schedule, steps: best.size.steps + 1 } });
-    // Leave whole CPUs out, then cut each CPU's operations down by halves.
-    for (let cpu = 0; cpu < input.cpus; cpu++) if ((best.file.opsLimit?.[cpu] ?? 1) > 0) await attempt(withOps(best.file, cpu, 0));
-    for (let cpu = 0; cpu < input.cpus; cpu++) {
+    // (A shorter step budget cuts nothing: a replay already stops its workload at the first
+    // finding.) Leave whole CPUs out, then cut each CPU's operations down by halves.
+    for (let cpu = 0; cpu < best.file.cpus; cpu++) if ((best.file.opsLimit?.[cpu] ?? 1) > 0) await attempt(withOps(best.file, cpu, 0));
+    for (let cpu = 0; cpu < best.file.cpus; cpu++) {
       let limit = best.file.opsLimit?.[cpu] ?? bestOps[cpu] ?? 0;
       while (limit > 0 && (await attempt(withOps(best.file, cpu, Math.floor(limit / 2))))) limit = best.file.opsLimit![cpu]!;
     }
