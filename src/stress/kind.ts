@@ -17,7 +17,7 @@ import { shadowRegion } from '../checks/shadow-layout.js';
 import { hungTaskRegion, taskHistory } from '../race/hung-task.js';
 import { LivenessScanner } from '../race/liveness.js';
 import { formatTrace, readTrace, TRACE_ENTRIES, traceRegion, type TraceLine } from '../race/trace.js';
-import { END_DRAINED, H, notDrainedWhy, SchedView, schedRegion, scheduleOutcome, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
+import { END_DRAINED, H, notDrainedWhy, SchedView, schedRegion, scheduleOutcome, STEP_NS, TURN_RELEASED, type ScheduleOutcome } from '../sched/layout.js';
 import { initSchedule, schedSizes } from '../sched/settings.js';
 import { isQuiet } from './quiet.js';
 import { findVariant } from '../variants/index.js';
@@ -109,7 +109,7 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
       seed: opts.seed,
       nohz: opts.nohz,
       failAfterMs: opts.failCpu?.cpu === cpu ? opts.failCpu.afterMs : undefined,
-      hotplug: opts.hotplug,
+      hotplug: opts.hotplug && (opts.sched ? fitToSteps(opts.hotplug, 'everyMs', 'offlineMs', opts.sched.steps) : opts.hotplug),
       traceRing: !!(race?.trace || opts.sched || opts.traceEntries),
       ...(opts.opsLimit?.[cpu] !== undefined ? { opsLimit: opts.opsLimit[cpu] } : {}),
       race: race && {
@@ -117,7 +117,7 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
         trace: race.trace,
         chaos: race.chaos,
         maxFindingsPerCheck: race.maxFindingsPerCheck,
-        stutter: race.stutter,
+        stutter: race.stutter && (opts.sched ? fitToSteps(race.stutter, 'everyMs', 'idleMs', opts.sched.steps) : race.stutter),
       },
     }),
     main: async (run) => {
@@ -150,6 +150,18 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
       : {}),
     collect: (run) => collectStress(run, opts, mainFindings),
   };
+}
+
+/**
+ * A period of CPU hotplug or stutter (and the span it lasts) shrunk, both by the same factor, to a
+ * quarter of a controlled run's virtual length: at 1 µs a step, an iteration of 20 000 steps lasts
+ * 20 ms of virtual time, and the free mode's periods (hundreds of ms) would never come round.
+ */
+function fitToSteps<K extends string, T extends Record<K, number>>(o: T, period: K, span: K, steps: number): T {
+  const quarterMs = (steps * STEP_NS) / 1e6 / 4;
+  if (o[period] <= quarterMs) return o;
+  const f = quarterMs / o[period];
+  return { ...o, [period]: o[period] * f, [span]: o[span] * f };
 }
 
 /** The liveness scanner of race runs, every few ms from the main thread. */
