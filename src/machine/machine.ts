@@ -153,7 +153,13 @@ export interface RunKind<CpuResult, Result> {
    * watches instead of each CPU's progress (a CPU waiting for its turn makes none), NaN once the
    * schedule has let go; `notDrainedWhy` says why a run that stopped did not drain.
    */
-  readonly controlled?: { drained(mem: KernelMemory): boolean; step(mem: KernelMemory): number; notDrainedWhy(mem: KernelMemory): string };
+  readonly controlled?: {
+    drained(mem: KernelMemory): boolean;
+    step(mem: KernelMemory): number;
+    notDrainedWhy(mem: KernelMemory): string;
+    /** Virtual time now, ms: what the machine's own findings (hangs, hung tasks) are timed by. */
+    virtualMs(mem: KernelMemory): number;
+  };
 }
 
 export interface MachineOptions {
@@ -273,7 +279,9 @@ export class Machine {
     }
     if (!failure) runOptions.onBarrier?.(performance.now());
     const runStartNs = clock();
-    const sinceStartMs = () => (clock() - runStartNs) / 1e6;
+    const wallSinceStartMs = () => (clock() - runStartNs) / 1e6;
+    // The machine's own findings are timed as the CPUs' are: virtual time under a controlled schedule.
+    const sinceStartMs = () => (kind.controlled ? kind.controlled.virtualMs(mem) : wallSinceStartMs());
     const hung = (cpu: number, message: string) => {
       if (failure || hang) return;
       if (kind.hangs === 'failure') return fail(message);
@@ -314,7 +322,7 @@ export class Machine {
     ];
     if (runOptions.onProgress) {
       const report = runOptions.onProgress;
-      timers.push(setInterval(() => report({ elapsedMs: sinceStartMs(), executed: executedSoFar(mem), findings: control.findings() }), PROGRESS_MS));
+      timers.push(setInterval(() => report({ elapsedMs: wallSinceStartMs(), executed: executedSoFar(mem), findings: control.findings() }), PROGRESS_MS));
     }
     const over = () => failure !== null || hang !== null || cpusHome || control.aborted();
     const live: LiveRun = {

@@ -145,6 +145,9 @@ export function stressRun(opts: RunOptions): RunKind<CpuTaskResult, RunResult> {
               return Atomics.load(v.i32, v.base + H.TURN) === TURN_RELEASED ? NaN : v.getF64(H.STEP_F64);
             },
             notDrainedWhy: (mem) => notDrainedWhy(new SchedView(mem).get(H.END)),
+            // Published by the turn holder every 64 steps and when it lets go: a hang seen after
+            // the schedule let go is timed by where it stopped.
+            virtualMs: (mem) => new SchedView(mem).getF64(H.VTIME_F64) / 1e6,
           },
         }
       : {}),
