@@ -16,11 +16,12 @@
  *        │ checkpoints: (step, digest) every CHECKPOINT_EVERY steps                     │
  *        └─────────────────────────────────────────────────────────────────────────────┘
  *
- * Only the CPU that holds the turn reads or writes the header, the per-CPU words of others, the
- * decisions and the checkpoints, so they are plain words: a turn is handed over with a seq-cst
- * store to the next holder's GO word, which it reads with Atomics before it touches anything
- * (the store–load pair orders every plain write of the old holder before every read of the new).
- * GO is the only word two threads touch at once.
+ * Only the CPU that holds the turn writes the header, the per-CPU words, the decisions and the
+ * checkpoints, and only it reads them for decisions, so they are plain words: a turn is handed
+ * over with a seq-cst store to the next holder's GO word, which it reads with Atomics before it
+ * touches anything (the store–load pair orders every plain write of the old holder before every
+ * read of the new). Other threads look only at GO (their own), TURN (Atomics: has the schedule
+ * let go?), and, racily, the step count (the machine's watchdog) and the results after the run.
  */
 import { WORDS_PER_LINE, type ExtraRegion } from '../kernel/layout.js';
 import type { KernelMemory } from '../kernel/memory.js';
