@@ -432,6 +432,17 @@ describe("controlled schedules: a finding's history", () => {
   });
 });
 
+describe('controlled schedules: hung tasks', () => {
+  it('a task nothing wakes is a hung task at the end, not a soft lockup, even with a periodic tick (whose ticks would wake its CPU for ever)', async () => {
+    const r = await runStress(machine, controlled('sync-never-woken', 'pct', 1, { steps: 5000, stopOnFirst: false, nohz: false }));
+    const messages = r.violations.map((v) => v.message);
+    expect(messages.some((m) => m.includes('hung task at the end of the run'))).toBe(true);
+    expect(messages.filter((m) => m.includes('soft lockup'))).toEqual([]);
+    // The schedule let go well before the lockup limit (200 000 steps after STOP).
+    expect(r.schedule!.steps).toBeLessThan(5000 + DRAIN_STEPS);
+  }, 60_000);
+});
+
 describe('controlled schedules: virtual time', () => {
   it.each([
     ['pct', true, 1000],
@@ -492,6 +503,10 @@ describe('checkReplayFile', () => {
     ['a decision naming CPU -1', (f) => ({ ...f, decisions: [[0, -1]] }), '"decisions"'],
     ['an unknown variant', (f) => ({ ...f, variant: 'v9' }), 'unknown variant "v9"'],
     ['no finding', (f) => ({ ...f, finding: undefined }), '"finding"'],
+    // Numbers the run would turn into waits: a NaN or negative one would stall virtual time.
+    ['a negative hotplug period', (f) => ({ ...f, hotplug: { everyMs: -5 } }), '"hotplug.everyMs"'],
+    ['a chaos delay that is not a number', (f) => ({ ...f, race: { ...(f.race as object), chaos: { ...((f.race as { chaos: object }).chaos), taskDelayUs: 'x' } } }), '"race.chaos.taskDelayUs"'],
+    ['no race key (it must be null or an object)', (f) => ({ ...f, race: undefined }), '"race"'],
   ];
   it.each(BAD)('refuses %s with a one-line UsageError naming the file', (_what, spoil, mentions) => {
     const raw = spoil(copyOf(good) as unknown as Record<string, unknown>);
