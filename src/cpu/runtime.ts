@@ -209,8 +209,8 @@ export class CpuRuntime {
   private slowInterruptPoint(site: string | undefined): void {
     if (this.atInterruptPoint !== null) this.atInterruptPoint(site);
     if (this.clockCountdown <= 0) {
-      this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       this.clockCountdown = CLOCK_CHECK_EVERY;
+      this.cpu.count(Counter.interruptPoints, CLOCK_CHECK_EVERY);
       if (!this.cpu.irqsDisabled()) this.i32[this.progressWord]! += 1;
       this.checkAborted();
       if (!this.cpu.irqsDisabled() && this.cpu.nowNs() >= this.nextTickNs) this.timerInterrupt();
