@@ -6,8 +6,8 @@
  */
 import { checksOfRun } from '../checks/index.js';
 import { UsageError } from '../errors.js';
-import { Machine } from '../machine/machine.js';
-import { runStress, type RunResult } from '../stress/kind.js';
+import { checkRunFits, Machine } from '../machine/machine.js';
+import { runStress, stressRun, type RunResult } from '../stress/kind.js';
 import { CommandProgress } from './run-progress.js';
 import { defaultRunOptions, type RaceOptions, type RunOptions } from '../stress/options.js';
 import { DEFAULT_CHAOS } from '../race/chaos.js';
@@ -139,6 +139,8 @@ export async function raceCommand(argv: string[]): Promise<number> {
   const traceOut = checkOutputPath('trace-out', values['trace-out']);
   if (schedule) opts.sched = schedule;
   if (traceOut) Object.assign(opts, traceOutOptions(opts));
+  // Too big for the shared-memory limit (many CPUs, long traces): one line now, not after start-up.
+  checkRunFits(stressRun(opts));
 
   const machine = Machine.start(opts.cpus);
   const withBaseline = values.mutants === 'all';

@@ -2,8 +2,8 @@
  * `irqwork stress`: many CPUs hammering the irq_work API, with per-CPU figures, totals and the
  * accounting check. Exit 0 clean, 1 a violation, (2 bad usage, 3 internal failure: in cli.ts).
  */
-import { Machine } from '../machine/machine.js';
-import { runStress, type RunResult } from '../stress/kind.js';
+import { checkRunFits, Machine } from '../machine/machine.js';
+import { runStress, stressRun, type RunResult } from '../stress/kind.js';
 import { CommandProgress } from './run-progress.js';
 import { defaultRunOptions, type RunOptions } from '../stress/options.js';
 import { randomSeed } from '../util/random.js';
@@ -97,6 +97,8 @@ export async function stressCommand(argv: string[]): Promise<number> {
   const traceOut = checkOutputPath('trace-out', values['trace-out']);
   if (schedule) opts.sched = schedule;
   if (traceOut) Object.assign(opts, traceOutOptions(opts));
+  // Too big for the shared-memory limit (many CPUs, long traces): one line now, not after start-up.
+  checkRunFits(stressRun(opts));
   const machine = Machine.start(opts.cpus);
   const progress = new CommandProgress('irqwork stress', opts.durationMs, opts.race !== undefined);
   let result: RunResult;

@@ -26,7 +26,7 @@ import { Piscina } from 'piscina';
 import { monotonicClock, type Clock } from '../cpu/clock.js';
 import { CTX_IDLE } from '../cpu/sim-cpu.js';
 import { InternalError } from '../errors.js';
-import type { KernelConfig } from '../kernel/config.js';
+import { makeKernelConfig, type KernelConfig } from '../kernel/config.js';
 import {
   Counter,
   CPU_CONTEXT,
@@ -34,6 +34,7 @@ import {
   IPI_CALL_FUNCTION_SINGLE,
   IPI_IRQ_WORK,
   IPI_RESCHEDULE,
+  computeLayout,
   type ExtraRegion,
 } from '../kernel/layout.js';
 import { KernelMemory, type MemoryHandle } from '../kernel/memory.js';
@@ -183,6 +184,15 @@ export interface RunOptionsOfMachine {
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/**
+ * Checks a run's arguments and that its memory fits the shared-memory limit, without allocating
+ * it: a command calls this before it starts any thread, so bad input is one line (UsageError).
+ */
+export function checkRunFits(kind: RunKind<unknown, unknown>): void {
+  kind.validate();
+  computeLayout(makeKernelConfig({ ...kind.memory.config, nrCpus: kind.cpus }), [machineRegion(kind.cpus), ...kind.memory.regions]);
+}
 
 export class Machine {
   private constructor(
