@@ -8,11 +8,9 @@ import { Machine } from '../machine/machine.js';
 import { findingHistory } from '../race/history.js';
 import { formatTrace, traceEntriesFor } from '../race/trace.js';
 import { maxStepsAfterFinding } from '../sched/turns.js';
-import { KernelMemory } from '../kernel/memory.js';
-import { runStress, type RunResult } from '../stress/kind.js';
+import { kernelLayoutOf, runStress, type RunResult } from '../stress/kind.js';
 import { firstFinding, readReplayFile, replayRunOptions, type ReplayFile } from '../stress/replay-file.js';
 import type { Violation } from '../stress/task.js';
-import { worksPerCpu } from '../workload/spec.js';
 import { parseFlagsAndFiles, type Options } from './args.js';
 import { checkOutputPath } from './output-path.js';
 import { writeTraceOut } from './trace-out.js';
@@ -118,7 +116,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
 }
 
 function historyLines(file: ReplayFile, r: RunResult, f: Violation): string[] {
-  const mem = KernelMemory.create({ nrCpus: file.cpus, nrWorks: file.cpus * worksPerCpu(file.workload), preemptRt: file.config === 'rt', hz: file.hz });
+  const mem = kernelLayoutOf(r.options);
   const h = findingHistory(mem, r.trace ?? [], { cpu: f.cpu, work: f.work, step: f.step! });
   const lines = formatTrace(mem, h.lines, 0);
   if (!h.complete && f.work) lines.unshift(`(the trace does not reach back to work ${f.work}'s last claim: this is all it holds)`);

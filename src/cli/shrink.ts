@@ -4,12 +4,11 @@
  */
 import { writeFileSync } from 'node:fs';
 import { UsageError } from '../errors.js';
-import { KernelMemory } from '../kernel/memory.js';
 import { Machine } from '../machine/machine.js';
-import { readReplayFile, type ReplayFile } from '../stress/replay-file.js';
+import { kernelLayoutOf } from '../stress/kind.js';
+import { readReplayFile, replayRunOptions, type ReplayFile } from '../stress/replay-file.js';
 import { DoesNotReproduce, shrinkReplay, type ShrinkSize } from '../stress/shrink.js';
 import { table } from '../util/table.js';
-import { worksPerCpu } from '../workload/spec.js';
 import { parseFlagsAndFiles, positiveFlag, type Options } from './args.js';
 import { checkOutputPath } from './output-path.js';
 import { replayOnce, replayVerdict } from './replay.js';
@@ -41,7 +40,7 @@ export async function shrinkCommand(argv: string[]): Promise<number> {
   const input = readReplayFile(files[0]!);
   const budgetS = positiveFlag('budget', values.budget, 60, 86_400);
   const outPath = checkOutputPath('out', values.out ?? files[0]!.replace(/(\.json)?$/, '.shrunk.json'))!;
-  const layout = KernelMemory.create({ nrCpus: input.cpus, nrWorks: input.cpus * worksPerCpu(input.workload), preemptRt: input.config === 'rt', hz: input.hz });
+  const layout = kernelLayoutOf(replayRunOptions(input, false, false));
   // One machine per CPU count the search tries (a candidate may run on fewer CPUs).
   const machines = new Map<number, Machine>();
   const machineFor = (cpus: number): Machine => {

@@ -5,13 +5,11 @@
  * FREE_ENTRIES events per CPU.
  */
 import { writeFileSync } from 'node:fs';
-import { KernelMemory } from '../kernel/memory.js';
 import { chromeTrace } from '../race/chrome-trace.js';
 import { traceEntriesFor } from '../race/trace.js';
 import { maxStepsAfterFinding } from '../sched/turns.js';
-import type { RunResult } from '../stress/kind.js';
+import { kernelLayoutOf, type RunResult } from '../stress/kind.js';
 import type { RunOptions } from '../stress/options.js';
-import { worksPerCpu } from '../workload/spec.js';
 
 const MAX_ENTRIES = 1 << 18;
 const FREE_ENTRIES = 1 << 16;
@@ -26,7 +24,7 @@ export function traceOutOptions(o: RunOptions): Pick<RunOptions, 'keepTrace' | '
 export function writeTraceOut(path: string, r: RunResult): void {
   const o = r.options;
   // Only the kernel's layout names list heads: a memory of the same configuration, no regions.
-  const layout = KernelMemory.create({ nrCpus: o.cpus, nrWorks: o.cpus * worksPerCpu(o.workload), preemptRt: o.preemptRt, hz: o.hz });
+  const layout = kernelLayoutOf(o);
   const trace = chromeTrace(r.trace ?? [], {
     nrCpus: o.cpus,
     originNs: r.traceOriginNs,

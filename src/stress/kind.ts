@@ -8,7 +8,7 @@
  * the CPUs' findings and the machine's hangs into a RunResult.
  */
 import type { ExtraRegion } from '../kernel/layout.js';
-import type { MemoryHandle } from '../kernel/memory.js';
+import { KernelMemory, type MemoryHandle } from '../kernel/memory.js';
 import { MachineControl, PHASE_QUIESCE, PHASE_RUNNING } from '../machine/control.js';
 import { stateDump } from '../machine/dump.js';
 import type { FinishedRun, LiveRun, Machine, RunKind, RunOptionsOfMachine } from '../machine/machine.js';
@@ -62,6 +62,14 @@ export interface RunResult {
   traceOriginNs: number;
   /** Operations each CPU's workload performed. */
   opsPerCpu: number[];
+}
+
+/**
+ * A memory with the kernel layout of a run of `opts` and nothing else (no regions, never run): what
+ * names list heads and the CPUs they belong to in a finished run's trace (histories, timelines).
+ */
+export function kernelLayoutOf(opts: RunOptions): KernelMemory {
+  return KernelMemory.create({ ...stressRun(opts).memory.config, nrCpus: opts.cpus });
 }
 
 /** A stress (or race) run on `machine`. */
