@@ -195,7 +195,7 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
       expectCleanMergedRun(await run(machine, options(cpus)), cpus);
     });
 
-    it('runs a JSON scenario workload: only LAZY works on RT run in irq_workd, no IPI at all', async () => {
+    it('runs a JSON scenario workload: only LAZY works on RT run in irq_workd, no IPI to another CPU', async () => {
       const file = join(scratch, 'lazy-only.json');
       writeFileSync(file, JSON.stringify({ name: 'lazy-only', extends: 'local', works: { plain: 0, lazy: 2, hard: 0 } }));
       const workload = loadWorkload(file);
@@ -207,7 +207,9 @@ describe.each([2, 8])('a machine of %i CPUs', (cpus) => {
       // `mixed` (the default) would have HARD_IRQ works and remote queues; this scenario has neither.
       expect(t.executedIrqWorkd).toBe(t.executed);
       expect(t.executedHardirq).toBe(0);
-      expect(t.selfIpis).toBe(0);
+      // No self-IPI test: a LAZY work queued while the CPU's tick is stopped raises one, as the
+      // kernel does (the timer that ends a workload sleep fires on the idle CPU); on RT it only
+      // wakes irq_workd, so no callback runs in hardirq all the same.
       expect(t.ipisSent).toBe(0);
     });
   }
