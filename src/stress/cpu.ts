@@ -20,7 +20,6 @@ import { Random } from '../util/random.js';
 import { registerCallbacks } from '../workload/callbacks.js';
 import { WorkloadDriver } from '../workload/driver.js';
 import { HotplugDriver } from '../workload/hotplug.js';
-import { poolLayout } from '../workload/pool.js';
 import { isQuiet } from './quiet.js';
 import type { CpuTask, CpuTaskResult, Violation } from './task.js';
 
@@ -94,7 +93,7 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
       return { hooks: combineHooks(hooks), probes: combineProbes(probes), ...(coverage ? { coverage } : {}) };
     },
   });
-  const { rt, mem, clock } = booted;
+  const { rt, clock } = booted;
   registerCallbacks(rt.k, rt.cpu, {
     ran: () => {},
     sleptInAtomic: (_cpu, work, context) => report('context', work, `"may sleep" callback of work ${work} ran in ${context}`),
@@ -110,7 +109,7 @@ export function runStressCpu(task: CpuTask): CpuTaskResult {
         booted.running,
       )
     : null;
-  driver = new WorkloadDriver(rt, task.spec, poolLayout(task.spec, mem.cfg.nrCpus, mem), rng, { trace: ring, hotplug: hotplug !== null });
+  driver = new WorkloadDriver(rt, task.spec, rng, { trace: ring, hotplug: hotplug !== null });
   const workload = driver;
   const idleNs = task.spec.idleUs * 1000;
 

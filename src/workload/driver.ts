@@ -28,7 +28,7 @@ import type { Random } from '../util/random.js';
 import { IRQ_WORK_BUSY } from '../kernel/flags.js';
 import { FUNC_REQUEUE } from './callbacks.js';
 import { cpusReadLock, cpusReadUnlock, HotplugWords } from './hotplug.js';
-import type { PoolWork } from './pool.js';
+import { cpuPoolLayout, type PoolWork } from './pool.js';
 import type { OperationWeights, WorkloadSpec } from './spec.js';
 
 const OPS = ['queueTask', 'queueHardirq', 'queueNmi', 'queueRemote', 'sync', 'syncFree'] as const;
@@ -42,9 +42,9 @@ const QUEUE_ON_SELF = 1 / 16;
 export class WorkloadDriver {
   private readonly cumulative: number[];
   private readonly total: number;
-  /** Works this CPU may queue (all of the pool, or its own ones in private mode). */
-  private readonly candidates: PoolWork[];
   private readonly privateWorks: boolean;
+  /** This CPU's works (cpuPoolLayout). In private mode the only ones it queues; otherwise it
+   *  queues any work of the pool, and its own block describes the j-th work of every block. */
   private readonly own: PoolWork[];
   private readonly nrCpus: number;
   private readonly quarantine: PoolWork[] = [];
@@ -65,7 +65,6 @@ export class WorkloadDriver {
   constructor(
     private readonly rt: CpuRuntime,
     spec: WorkloadSpec,
-    pool: readonly PoolWork[],
     private readonly rng: Random,
     opts: { trace: TraceRing | null; hotplug: boolean } = { trace: null, hotplug: false },
   ) {
@@ -74,9 +73,8 @@ export class WorkloadDriver {
     let sum = 0;
     this.cumulative = OPS.map((op) => (sum += (spec.weights as OperationWeights)[op]));
     this.total = sum;
-    this.own = pool.filter((w) => w.home === rt.id);
+    this.own = cpuPoolLayout(spec, rt.id, rt.mem);
     this.privateWorks = spec.weights.syncFree > 0 || spec.privateWorks === true;
-    this.candidates = this.privateWorks ? this.own : [...pool];
     this.nrCpus = rt.mem.cfg.nrCpus;
     this.freed = new Uint8Array(rt.mem.layout.nrNodes);
     this.shadow = ShadowView.find(rt.mem);
@@ -91,16 +89,29 @@ export class WorkloadDriver {
 
   /** A random live work; asks a re-queueing callback for one re-queue. 0 if none is live. */
   anyWork(): number {
-    const list = this.candidates;
-    if (list.length === 0) return 0;
-    const w = list[this.rng.below(list.length)]!;
-    const node = this.rt.mem.node(w.work);
-    if (w.work === this.dying || this.freed[w.work]) return 0;
+    const own = this.own;
+    const perCpu = own.length;
+    if (perCpu === 0) return 0;
+    let work: number;
+    let func: number;
+    if (this.privateWorks) {
+      const w = own[this.rng.below(perCpu)]!;
+      work = w.work;
+      func = w.func;
+    } else {
+      // Any work of the pool, drawn as from poolLayout's list (one draw over all of it), so a
+      // seed picks the same works as ever; the j-th work of a block is like our own j-th.
+      const i = this.rng.below(perCpu * this.nrCpus);
+      work = this.rt.mem.poolWork(i);
+      func = own[i % perCpu]!.func;
+    }
+    const node = this.rt.mem.node(work);
+    if (work === this.dying || this.freed[work]) return 0;
     // Private works: no overlapping executions (see above). Only the owner queues them, so a
     // work seen idle here stays idle until our own claim.
     if (this.privateWorks && Atomics.load(this.rt.i32, node + W_FLAGS) & IRQ_WORK_BUSY) return 0;
-    if (w.func === FUNC_REQUEUE) Atomics.store(this.rt.i32, node + W_ARG, 1);
-    return w.work;
+    if (func === FUNC_REQUEUE) Atomics.store(this.rt.i32, node + W_ARG, 1);
+    return work;
   }
 
   /**

@@ -18,22 +18,35 @@ export interface PoolWork {
   func: number;
 }
 
-export function poolLayout(spec: WorkloadSpec, nrCpus: number, mem: Pick<KernelMemory, 'poolWork'>): PoolWork[] {
-  const perCpu = worksPerCpu(spec);
+/**
+ * The works whose home is `home`, in pool order. Kind, flags and callback depend only on a work's
+ * place within its CPU's block, never on the CPU: the j-th work of every block is alike.
+ */
+export function cpuPoolLayout(spec: WorkloadSpec, home: number, mem: Pick<KernelMemory, 'poolWork'>): PoolWork[] {
   const out: PoolWork[] = [];
-  for (let home = 0; home < nrCpus; home++) {
-    let i = home * perCpu;
-    for (const kind of ['plain', 'lazy', 'hard'] as const) {
-      const n = spec.works[kind];
-      const maySleep = kind === 'hard' ? 0 : Math.round(n * spec.maySleepShare);
-      const requeue = Math.round(n * spec.requeueShare);
-      for (let j = 0; j < n; j++) {
-        const func = j < maySleep ? FUNC_MAY_SLEEP : j < maySleep + requeue ? FUNC_REQUEUE : FUNC_COUNT;
-        const flags = kind === 'lazy' ? IRQ_WORK_LAZY : kind === 'hard' ? IRQ_WORK_HARD_IRQ : 0;
-        out.push({ work: mem.poolWork(i++), home, kind, flags, func });
-      }
+  let i = home * worksPerCpu(spec);
+  for (const kind of ['plain', 'lazy', 'hard'] as const) {
+    const n = spec.works[kind];
+    const maySleep = kind === 'hard' ? 0 : Math.round(n * spec.maySleepShare);
+    const requeue = Math.round(n * spec.requeueShare);
+    for (let j = 0; j < n; j++) {
+      const func = j < maySleep ? FUNC_MAY_SLEEP : j < maySleep + requeue ? FUNC_REQUEUE : FUNC_COUNT;
+      const flags = kind === 'lazy' ? IRQ_WORK_LAZY : kind === 'hard' ? IRQ_WORK_HARD_IRQ : 0;
+      out.push({ work: mem.poolWork(i++), home, kind, flags, func });
     }
   }
+  return out;
+}
+
+/**
+ * Every work of the pool, CPU by CPU (the pool's order: the i-th entry is mem.poolWork(i)). For
+ * the main thread, which initialises them once per run; a worker needs only its own CPU's block
+ * (cpuPoolLayout): with 64 CPUs the whole pool is 131k objects, and building it in every worker
+ * at every run kept a 64-CPU machine from its start barrier for most of a second.
+ */
+export function poolLayout(spec: WorkloadSpec, nrCpus: number, mem: Pick<KernelMemory, 'poolWork'>): PoolWork[] {
+  const out: PoolWork[] = [];
+  for (let home = 0; home < nrCpus; home++) out.push(...cpuPoolLayout(spec, home, mem));
   return out;
 }
 
