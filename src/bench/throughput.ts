@@ -122,13 +122,13 @@ function throughputFigure(s: SteadyState<StressSample | SkeletonRun>): Throughpu
 }
 
 /**
- * Executed works/s of the model with the cpu-bound preset and `cpus` CPUs, RT and non-RT, each
- * warmed up (both first, when there are more CPUs than cores).
+ * Executed works/s of the model with the cpu-bound preset on `machine` (all its CPUs, low
+ * priority), RT and non-RT, each warmed up (both first, when there are more CPUs than cores).
  */
-export async function measureCpuBound(cpus: number, durationMs: number, warmup: WarmupPlan): Promise<CpuBoundPoint> {
+export async function measureCpuBound(machine: Machine, durationMs: number, warmup: WarmupPlan): Promise<CpuBoundPoint> {
   // More CPUs than cores: warm both configurations before measuring either (StressConfigsOptions).
-  const warmBothFirst = cpus > availableParallelism();
-  return { cpus, ...(await measureStressConfigs(cpus, PRESETS[CPU_BOUND_WORKLOAD]!, durationMs, warmup, throughputFigure, { warmBothFirst })) };
+  const warmBothFirst = machine.cpus > availableParallelism();
+  return { cpus: machine.cpus, ...(await measureStressConfigs(machine, PRESETS[CPU_BOUND_WORKLOAD]!, durationMs, warmup, throughputFigure, { warmBothFirst })) };
 }
 
 /**

@@ -12,7 +12,7 @@
  * (docs/LATENCY.md), which is why a run must beat the best by NEW_BEST and `settledRuns` runs in a row
  * must fail to before the warm-up ends.
  */
-import { Machine } from '../machine/machine.js';
+import type { Machine } from '../machine/machine.js';
 import { runStress } from '../stress/kind.js';
 import { defaultRunOptions } from '../stress/options.js';
 import { PRESETS, type WorkloadSpec } from '../workload/spec.js';
@@ -134,14 +134,16 @@ export interface StressConfigsOptions {
 }
 
 /**
- * Executed works/s of the stress machine with `cpus` CPUs and `workload`, RT then non-RT, each
- * measured in the steady state (measureSteadyState) on one machine whose CPU threads run at the
- * lowest OS priority; `figureOf` turns each configuration's measurement into its figure. A run
- * that fails (accounting, crash) ends its configuration's pass with a line in `problems` (one per
- * configuration); a configuration whose measuring pass failed has no figure.
+ * Executed works/s of `machine` (started with MachineOptions.lowPriority, so that its CPU
+ * threads run at the lowest OS priority), all its CPUs, with `workload`, RT then non-RT, each
+ * measured in the steady state (measureSteadyState); `figureOf` turns each configuration's
+ * measurement into its figure. A run that fails (accounting, crash) ends its configuration's
+ * pass with a line in `problems` (one per configuration); a configuration whose measuring pass
+ * failed has no figure. The caller owns the machine: one machine can measure several workloads,
+ * and the later ones then start from the JIT state the earlier ones left (bench/run.ts).
  */
 export async function measureStressConfigs<F>(
-  cpus: number,
+  machine: Machine,
   workload: WorkloadSpec,
   durationMs: number,
   warmup: WarmupPlan,
@@ -149,50 +151,46 @@ export async function measureStressConfigs<F>(
   options: StressConfigsOptions = {},
 ): Promise<{ rt: F | null; nort: F | null; problems: string[] }> {
   const out: { rt: F | null; nort: F | null; problems: string[] } = { rt: null, nort: null, problems: [] };
-  const machine = Machine.start(cpus, { lowPriority: true });
   const pre: Partial<Record<'rt' | 'nort', { cold: number; runs: number; ms: number }>> = {};
-  try {
-    for (const pass of options.warmBothFirst ? ['warm', 'measure'] : ['measure']) {
-      for (const preemptRt of [true, false]) {
-        const config = preemptRt ? 'rt' : 'nort';
-        const run = async (ms: number): Promise<StressSample> => {
-          const cpu0 = process.cpuUsage();
-          const t0 = performance.now();
-          const r = await runStress(machine, { ...defaultRunOptions(), cpus, preemptRt, workload, durationMs: ms, seed: 1 });
-          const wallMs = performance.now() - t0;
-          const cpu = process.cpuUsage(cpu0);
-          if (!r.ok) throw new Error(`${r.violations.length} violation(s), first: ${r.violations[0]?.message ?? 'the run did not drain'}`);
-          // The whole call (start barrier, drain, collect too): close to the run for runs of 0.2 s and more.
-          return { worksPerSec: r.executedPerSec, coresUsed: (cpu.user + cpu.system) / 1000 / wallMs };
-        };
-        try {
-          if (pass === 'warm') {
-            // Its "measured" runs are short warm-up runs too.
-            const startedMs = Date.now();
-            const f = (await measureSteadyState(run, warmup.runMs, warmup)).figure;
-            pre[config] = { cold: f.coldWorksPerSec, runs: f.warmupRuns + f.measuredWorksPerSec.length, ms: Date.now() - startedMs };
-            continue;
-          }
-          const s = await measureSteadyState(run, durationMs, warmup);
-          const first = pre[config];
-          if (first) {
-            s.figure.coldWorksPerSec = first.cold;
-            s.figure.warmupRuns += first.runs;
-            s.figure.warmupMs += first.ms;
-          }
-          out[config] = figureOf(s);
-        } catch (e) {
-          if (!out.problems.some((p) => p.startsWith(`${config}:`))) out.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
+  const cpus = machine.cpus;
+  for (const pass of options.warmBothFirst ? ['warm', 'measure'] : ['measure']) {
+    for (const preemptRt of [true, false]) {
+      const config = preemptRt ? 'rt' : 'nort';
+      const run = async (ms: number): Promise<StressSample> => {
+        const cpu0 = process.cpuUsage();
+        const t0 = performance.now();
+        const r = await runStress(machine, { ...defaultRunOptions(), cpus, preemptRt, workload, durationMs: ms, seed: 1 });
+        const wallMs = performance.now() - t0;
+        const cpu = process.cpuUsage(cpu0);
+        if (!r.ok) throw new Error(`${r.violations.length} violation(s), first: ${r.violations[0]?.message ?? 'the run did not drain'}`);
+        // The whole call (start barrier, drain, collect too): close to the run for runs of 0.2 s and more.
+        return { worksPerSec: r.executedPerSec, coresUsed: (cpu.user + cpu.system) / 1000 / wallMs };
+      };
+      try {
+        if (pass === 'warm') {
+          // Its "measured" runs are short warm-up runs too.
+          const startedMs = Date.now();
+          const f = (await measureSteadyState(run, warmup.runMs, warmup)).figure;
+          pre[config] = { cold: f.coldWorksPerSec, runs: f.warmupRuns + f.measuredWorksPerSec.length, ms: Date.now() - startedMs };
+          continue;
         }
+        const s = await measureSteadyState(run, durationMs, warmup);
+        const first = pre[config];
+        if (first) {
+          s.figure.coldWorksPerSec = first.cold;
+          s.figure.warmupRuns += first.runs;
+          s.figure.warmupMs += first.ms;
+        }
+        out[config] = figureOf(s);
+      } catch (e) {
+        if (!out.problems.some((p) => p.startsWith(`${config}:`))) out.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
       }
     }
-  } finally {
-    await machine.close().catch(() => {});
   }
   return out;
 }
 
-/** Executed works/s with `cpus` CPUs, RT and non-RT (one machine, warm-up then the measured runs, each). */
-export async function measureWorks(cpus: number, durationMs: number, warmup: WarmupPlan): Promise<WorksPoint> {
-  return { cpus, ...(await measureStressConfigs(cpus, PRESETS[WORKS_WORKLOAD]!, durationMs, warmup, (s) => s.figure)) };
+/** Tick-bound executed works/s of `machine` (all its CPUs), RT and non-RT (warm-up then the measured runs, each). */
+export async function measureWorks(machine: Machine, durationMs: number, warmup: WarmupPlan): Promise<WorksPoint> {
+  return { cpus: machine.cpus, ...(await measureStressConfigs(machine, PRESETS[WORKS_WORKLOAD]!, durationMs, warmup, (s) => s.figure)) };
 }
