@@ -14,7 +14,7 @@ import { useAfterFree } from '../src/checks/use-after-free.js';
 import { Harness, type HarnessOptions } from '../src/harness/single-thread.js';
 import { IRQ_WORK_BUSY } from '../src/kernel/flags.js';
 import { combineHooks, type KernelHooks } from '../src/kernel/hooks.js';
-import { CPU_ONLINE, CPU_RCU_NESTING, CPU_RCU_QS, CPU_RCU_READER_SEQ, H_RCU_SEQ } from '../src/kernel/layout.js';
+import { CPU_ONLINE, CPU_RCU_READER, CPU_RCU_READER_SEQ, H_RCU_SEQ, RCU_INSIDE } from '../src/kernel/layout.js';
 import { FUNC_FIRST_USER } from '../src/kernel/memory.js';
 
 /** A callback of these tests only (the workload's own ids are FUNC_FIRST_USER .. +2). */
@@ -74,7 +74,10 @@ function onRelax(h: Harness, cpu: number, action: (n: number) => void): { count:
 }
 
 const word = (h: Harness, cpu: number, off: number) => Atomics.load(h.mem.i32, h.mem.cpuBase(cpu) + off);
-const nesting = (h: Harness, cpu: number) => word(h, cpu, CPU_RCU_NESTING);
+/** 1 while `cpu` is inside an RCU reader (its reader word's bit 0), else 0. */
+const inside = (h: Harness, cpu: number) => word(h, cpu, CPU_RCU_READER) & RCU_INSIDE;
+/** How many outermost readers `cpu` has ended: the quiescent states synchronize_rcu waits for. */
+const readersEnded = (h: Harness, cpu: number) => word(h, cpu, CPU_RCU_READER) >>> 1;
 
 /** Pretend the owner kfree()d the work: poison it, as the sync-free workload does. */
 function free(h: Harness, work: number): void {
@@ -88,54 +91,50 @@ function serve(h: Harness, cpu: number): void {
 }
 
 describe('rcu read side: who is a reader', () => {
-  it('rcu_read_lock publishes the nesting and a sequence number; only the outermost unlock is a quiescent state', () => {
+  it('rcu_read_lock publishes "inside" and a sequence number; only the outermost unlock ends the reader, in one store', () => {
     const { h } = rig();
     const sim = h.cpu(1).cpu;
-    const qs0 = word(h, 1, CPU_RCU_QS);
+    const qs0 = readersEnded(h, 1);
     const seqBefore = Atomics.load(h.mem.i32, H_RCU_SEQ);
     sim.rcuReadLock();
-    expect(nesting(h, 1)).toBe(1);
+    expect(inside(h, 1)).toBe(1);
     const readerSeq = word(h, 1, CPU_RCU_READER_SEQ);
     expect(readerSeq).toBe(seqBefore);
+    const wordInside = word(h, 1, CPU_RCU_READER);
     sim.rcuReadLock();
-    expect(nesting(h, 1)).toBe(2);
-    expect(word(h, 1, CPU_RCU_READER_SEQ)).toBe(readerSeq); // a nested lock keeps the outer number
+    expect(word(h, 1, CPU_RCU_READER)).toBe(wordInside); // a nested lock publishes nothing
+    expect(word(h, 1, CPU_RCU_READER_SEQ)).toBe(readerSeq); // and keeps the outer number
     sim.rcuReadUnlock();
-    expect(nesting(h, 1)).toBe(1);
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0);
-    sim.rcuNoteQs(); // a context switch inside a reader is no quiescent state
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0);
+    expect(word(h, 1, CPU_RCU_READER)).toBe(wordInside); // nor does a nested unlock
     sim.rcuReadUnlock();
-    expect(nesting(h, 1)).toBe(0);
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0 + 1);
-    sim.rcuNoteQs(); // outside any reader it is one
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0 + 2);
+    expect(inside(h, 1)).toBe(0);
+    expect(readersEnded(h, 1)).toBe(qs0 + 1);
   });
 
-  it('a hardirq is a reader: hardirqEnter raises the nesting word, hardirqExit ends it with a quiescent state', () => {
+  it('a hardirq is a reader: hardirqEnter sets the inside bit, hardirqExit ends the reader (a quiescent state)', () => {
     const { h } = rig();
     const sim = h.cpu(1).cpu;
-    const qs0 = word(h, 1, CPU_RCU_QS);
+    const qs0 = readersEnded(h, 1);
     const was = sim.hardirqEnter();
-    expect(nesting(h, 1)).toBeGreaterThan(0);
+    expect(inside(h, 1)).toBe(1);
     expect(sim.contextName()).toBe('hardirq');
     sim.hardirqExit(was);
-    expect(nesting(h, 1)).toBe(0);
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0 + 1);
+    expect(inside(h, 1)).toBe(0);
+    expect(readersEnded(h, 1)).toBe(qs0 + 1);
   });
 
   it('an NMI is a reader too, and nests inside a hardirq without a quiescent state between', () => {
     const { h } = rig();
     const sim = h.cpu(1).cpu;
-    const qs0 = word(h, 1, CPU_RCU_QS);
+    const qs0 = readersEnded(h, 1);
     const irq = sim.hardirqEnter();
     const nmi = sim.nmiEnter();
-    expect(nesting(h, 1)).toBe(2);
+    expect(inside(h, 1)).toBe(1);
     sim.nmiExit(nmi);
-    expect(nesting(h, 1)).toBe(1);
-    expect(word(h, 1, CPU_RCU_QS)).toBe(qs0);
+    expect(inside(h, 1)).toBe(1);
+    expect(readersEnded(h, 1)).toBe(qs0);
     sim.hardirqExit(irq);
-    expect(nesting(h, 1)).toBe(0);
+    expect(inside(h, 1)).toBe(0);
   });
 });
 
@@ -162,7 +161,7 @@ describe('synchronize_rcu', () => {
     h.cpu(1).cpu.rcuReadLock();
     const relax = onRelax(h, 0, (n) => {
       // CPU1 is still inside when CPU0 spins; it leaves its reader at the third spin.
-      expect(nesting(h, 1)).toBe(1);
+      expect(inside(h, 1)).toBe(1);
       expect(events).toEqual([]);
       if (n === 3) {
         h.cpu(1).cpu.rcuReadUnlock();
@@ -234,7 +233,7 @@ describe('synchronize_rcu', () => {
     });
     h.k(0).synchronizeRcu();
     expect(events).toEqual(['new reader cpu1', 'gp-end cpu0']);
-    expect(nesting(h, 1)).toBe(1);
+    expect(inside(h, 1)).toBe(1);
     expect(findings).toEqual([]);
   });
 
@@ -346,11 +345,11 @@ describe('rcu check across the wrap of the int32 sequence (H_RCU_SEQ)', () => {
 });
 
 describe('variant current: the RCU fix of 91840be8f710', () => {
-  /** The RCU nesting of the CPU a FUNC_SEE_NESTING callback runs on, seen from inside it. */
+  /** Whether the CPU a FUNC_SEE_NESTING callback runs on is inside an RCU reader (1 or 0), seen from inside it. */
   function nestingInCallback(variant: string): number[] {
     const { h } = rig({ variant });
     const seen: number[] = [];
-    h.k(1).registerFunc(FUNC_SEE_NESTING, () => seen.push(nesting(h, 1)));
+    h.k(1).registerFunc(FUNC_SEE_NESTING, () => seen.push(inside(h, 1)));
     const w = h.newWork({ func: FUNC_SEE_NESTING });
     h.k(0).irqWorkQueueOn(w, 1);
     serve(h, 1);
@@ -397,7 +396,7 @@ describe('variant current: the RCU fix of 91840be8f710', () => {
     };
     h.at(1, 'irq_work_single:after-clear-busy', atClearBusy);
     onRelax(h, 0, (n) => {
-      nestingOfCpu1WhileWaiting = nesting(h, 1);
+      nestingOfCpu1WhileWaiting = inside(h, 1);
       // CPU1 cannot go on while CPU0 spins in this one thread: stop after a few spins.
       if (n === 5) throw new Error('still in synchronize_rcu');
     });

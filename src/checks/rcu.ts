@@ -4,7 +4,7 @@
  * such); a reader still shows its number (or MAX while it is being set, which we skip) when the
  * grace period ends.
  */
-import { CPU_RCU_NESTING, CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET } from '../kernel/layout.js';
+import { CPU_RCU_READER, CPU_RCU_READER_SEQ, RCU_INSIDE, RCU_READER_SEQ_UNSET } from '../kernel/layout.js';
 import type { Check } from './check.js';
 
 export const rcu: Check = {
@@ -15,7 +15,7 @@ export const rcu: Check = {
       for (let cpu = 0; cpu < mem.cfg.nrCpus; cpu++) {
         if (cpu === self) continue;
         const b = mem.cpuBase(cpu);
-        if (Atomics.load(mem.i32, b + CPU_RCU_NESTING) === 0) continue;
+        if ((Atomics.load(mem.i32, b + CPU_RCU_READER) & RCU_INSIDE) === 0) continue;
         const readerSeq = Atomics.load(mem.i32, b + CPU_RCU_READER_SEQ);
         if (readerSeq === RCU_READER_SEQ_UNSET) continue; // a reader just starting: after the GP began
         // The sequence is an int32 that wraps: compare by the sign of the difference.

@@ -218,8 +218,6 @@ export class CpuRuntime {
     if (this.cpu.irqsDisabled()) return;
     this.takeInterrupts();
     this.preemptionPoint();
-    // A preemption point outside any RCU reader is a quiescent state.
-    if (this.cpu.preemptible()) this.cpu.rcuNoteQs();
   }
 
   /** Takes every pending IPI in hardirq context; does nothing with irqs off (they stay latched). */
@@ -329,7 +327,6 @@ export class CpuRuntime {
         this.runIrqWorkd();
         continue;
       }
-      cpu.rcuNoteQs(); // idle is an extended quiescent state
       let now = cpu.nowNs();
       if (untilNs >= 0 && now >= untilNs) break;
       if (!this.tickStopped() && this.opts.nohz && !this.k.irqWorkNeedsCpu()) {

@@ -30,13 +30,13 @@ import {
   CPU_NMI_NESTING,
   CPU_ONLINE,
   CPU_PREEMPT_COUNT,
-  CPU_RCU_NESTING,
-  CPU_RCU_QS,
+  CPU_RCU_READER,
   CPU_RCU_READER_SEQ,
   CPU_TASK_STATE,
   CPU_TICK_STOPPED,
   H_RCU_SEQ,
   IPI_CALL_FUNCTION_SINGLE,
+  RCU_INSIDE,
   RCU_READER_SEQ_UNSET,
   IPI_IRQ_WORK,
   IPI_RESCHEDULE,
@@ -216,38 +216,40 @@ export class SimCpu implements KernelCpu {
   }
 
   // ── RCU read side (the grace-period side is kernel/rcu.ts) ────────────────────
+  /** Depth of the readers open on this CPU: private, only "inside or not" is published. */
   private rcuNesting = 0;
+  /** Outermost readers ended so far (published in CPU_RCU_READER's upper bits). */
+  private rcuReadersEnded = 0;
 
   /**
-   * rcu_read_lock(). The outermost reader publishes its nesting first and its sequence number
-   * second, with MAX in between, so that the rcu check never compares a stale number: a grace
-   * period that sees the nesting sees either MAX or the true number.
+   * rcu_read_lock(). The outermost reader sets the inside bit of CPU_RCU_READER; a nested one
+   * publishes nothing (the word already says "inside"). With the rcu check's reader numbers, the
+   * reader publishes MAX, then the inside bit, then its number, so that the check never compares
+   * a stale number: a grace period that sees the bit sees either MAX or the true number.
    */
   rcuReadLock(): void {
+    if (this.rcuNesting++ !== 0) return;
     const i32 = this.i32;
-    if (this.rcuNesting++ === 0) {
-      if (!this.rcuReaderSeq) {
-        Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
-        return;
-      }
-      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET);
-      Atomics.store(i32, this.base + CPU_RCU_NESTING, 1);
-      Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, Atomics.add(i32, H_RCU_SEQ, 1));
-    } else {
-      Atomics.store(i32, this.base + CPU_RCU_NESTING, this.rcuNesting);
+    const inside = (this.rcuReadersEnded * 2 + RCU_INSIDE) | 0;
+    if (!this.rcuReaderSeq) {
+      Atomics.store(i32, this.base + CPU_RCU_READER, inside);
+      return;
     }
+    Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, RCU_READER_SEQ_UNSET);
+    Atomics.store(i32, this.base + CPU_RCU_READER, inside);
+    Atomics.store(i32, this.base + CPU_RCU_READER_SEQ, Atomics.add(i32, H_RCU_SEQ, 1));
   }
 
-  /** rcu_read_unlock(): leaving the outermost reader is a quiescent state. */
+  /**
+   * rcu_read_unlock(): leaving the outermost reader is the quiescent state synchronize_rcu waits
+   * for — one seq-cst store clears the inside bit and counts it, after everything the reader did.
+   */
   rcuReadUnlock(): void {
-    Atomics.store(this.i32, this.base + CPU_RCU_NESTING, --this.rcuNesting);
-    if (this.rcuNesting === 0) Atomics.add(this.i32, this.base + CPU_RCU_QS, 1);
+    if (--this.rcuNesting !== 0) return;
+    this.rcuReadersEnded++;
+    Atomics.store(this.i32, this.base + CPU_RCU_READER, (this.rcuReadersEnded * 2) | 0);
   }
 
-  /** rcu_note_context_switch() / rcu_idle_enter(): a quiescent state, if no reader is open. */
-  rcuNoteQs(): void {
-    if (this.rcuNesting === 0) Atomics.add(this.i32, this.base + CPU_RCU_QS, 1);
-  }
   /** Context switch between the workload task, irq_workd and idle (-1). */
   switchTo(kind: number): number {
     const prev = this.taskKind;

@@ -17,7 +17,7 @@
  *          │   line 4  context and sched state     owner writes (others read in dumps) │
  *          │             context, nmi/hardirq nesting, irqs-off, preempt count,          │
  *          │             tick stopped, task state, irq_workd state, online, progress,    │
- *          │             ticks, RCU nesting / quiescent states / reader sequence         │
+ *          │             ticks, RCU reader state (inside + readers ended) / sequence     │
  *          │   line 5-6  counters, 16 × float64    owner writes, main reads after stop │
  *          ├──────────────────────────────────────────────────────────────────────────┤
  *          │ CPU 1 block … CPU n-1 block                                               │
@@ -82,10 +82,15 @@ export const CPU_ONLINE = STATE_LINE + 8;
 export const CPU_PROGRESS = STATE_LINE + 9;
 /** Ticks taken, for liveness checks measured in the CPU's own time. */
 export const CPU_TICKS = STATE_LINE + 10;
-/** RCU read-side nesting of this CPU (rcu_read_lock sections, hardirqs and NMIs count as readers). */
-export const CPU_RCU_NESTING = STATE_LINE + 11;
-/** Quiescent states passed (bumped when the outermost reader ends, at idle and at preemption points). */
-export const CPU_RCU_QS = STATE_LINE + 12;
+/**
+ * This CPU's RCU reader state, one word so that ending a reader is one store: bit 0 is set while
+ * the CPU is inside a reader (an rcu_read_lock section, a hardirq or an NMI; the nesting depth
+ * itself stays private to the CPU), the bits above count the outermost readers that have ended
+ * (the quiescent states synchronize_rcu waits for). Only the owner writes it.
+ */
+export const CPU_RCU_READER = STATE_LINE + 11;
+/** Bit 0 of CPU_RCU_READER: inside a reader. */
+export const RCU_INSIDE = 1;
 /** Sequence number (H_RCU_SEQ) taken when the current outermost reader began; MAX while it is being set. */
 export const CPU_RCU_READER_SEQ = STATE_LINE + 13;
 /** What CPU_RCU_READER_SEQ shows while a starting reader's number is not yet set. */

@@ -1,10 +1,10 @@
 /**
  * A small RCU (kernel/rcu/): readers are rcu_read_lock sections and every hardirq / NMI (the CPU
- * tracks them: cpu.rcuReadLock); a CPU passes a quiescent state when its outermost reader ends,
- * in idle, and at preemption points outside any reader. synchronize_rcu() waits until every
- * online CPU that was inside a reader when the grace period began has passed one.
+ * tracks them: cpu.rcuReadLock). synchronize_rcu() waits until every online CPU that was inside a
+ * reader when the grace period began has ended it (a CPU outside any reader — in a task between
+ * sections, idle — is in a quiescent state already).
  */
-import { CPU_ONLINE, CPU_RCU_NESTING, CPU_RCU_QS, H_RCU_SEQ } from './layout.js';
+import { CPU_ONLINE, CPU_RCU_READER, H_RCU_SEQ, RCU_INSIDE } from './layout.js';
 import { Llist } from './llist.js';
 import { Cov } from './coverage.js';
 
@@ -26,16 +26,16 @@ export abstract class Rcu extends Llist {
     const gpSeq = Atomics.add(i32, H_RCU_SEQ, 1);
     for (let cpu = 0; cpu < this.cfg.nrCpus; cpu++) {
       if (cpu === this.cpu.id) continue; // we are in a quiescent state ourselves
-      // Quiescent-state count first, nesting second: if the reader we see ends in between, its
-      // end bumped the count after our read, and we wait for nothing more than that.
-      const qsWord = this.perCpu(CPU_RCU_QS, cpu);
-      const qs0 = Atomics.load(i32, qsWord);
-      if (Atomics.load(i32, this.perCpu(CPU_RCU_NESTING, cpu)) === 0) {
+      // One word says both whether the CPU is inside a reader and how many readers it has ended:
+      // if it is inside, any later value means that reader has ended (only its end writes next).
+      const readerWord = this.perCpu(CPU_RCU_READER, cpu);
+      const seen = Atomics.load(i32, readerWord);
+      if ((seen & RCU_INSIDE) === 0) {
         this.cover(Cov.gpCpuQuiet);
         continue;
       }
       this.cover(Cov.gpCpuReader);
-      while (Atomics.load(i32, qsWord) === qs0 && Atomics.load(i32, this.perCpu(CPU_ONLINE, cpu)) !== 0) {
+      while (Atomics.load(i32, readerWord) === seen && Atomics.load(i32, this.perCpu(CPU_ONLINE, cpu)) !== 0) {
         this.cpu.cpuRelax();
       }
     }
