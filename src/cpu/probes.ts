@@ -64,10 +64,22 @@ export function combineProbes(listeners: ReadonlyArray<Partial<RuntimeProbes>>):
   const edges = all('contextEdge');
   return {
     atInterruptPoint: points.length === 0 ? null : points.length === 1 ? points[0]! : (site) => points.forEach((f) => f(site)),
-    tickArmed: (ns) => arms.reduce((at, f) => f(at), ns),
-    ipiTaken: (bits) => ipis.forEach((f) => f(bits)),
-    tick: () => ticks.forEach((f) => f()),
-    nmi: () => nmis.forEach((f) => f()),
+    tickArmed: arms.length === 0 ? NO_PROBES.tickArmed : (ns) => arms.reduce((at, f) => f(at), ns),
+    ipiTaken: fanOut(ipis),
+    tick: fanOut(ticks),
+    nmi: fanOut(nmis),
     contextEdge: edges.length === 0 ? null : edges.length === 1 ? edges[0]! : (edge) => edges.forEach((f) => f(edge)),
+  };
+}
+
+/**
+ * One probe calling each listener's in order: nothing when there are none and the one itself when
+ * there is one, since ipiTaken runs with every IPI (an empty forEach per IPI was measurable).
+ */
+function fanOut<A extends unknown[]>(fns: ReadonlyArray<(...args: A) => void>): (...args: A) => void {
+  if (fns.length === 0) return nothing;
+  if (fns.length === 1) return fns[0]!;
+  return (...args: A) => {
+    for (const f of fns) f(...args);
   };
 }
