@@ -101,7 +101,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
   const latencyOptions: LatencyOptions = {
     ...defaultLatencyOptions(),
     cpus: LATENCY_CPUS,
-    durationMs: quick ? 300 : 800,
+    durationMs: quick ? 300 : 600,
     warmupMs: quick ? 100 : 200,
     costRounds: quick ? 30 : 150,
   };
@@ -109,7 +109,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     ? { spin: 2000, skeleton: 2000, notify: 300, port: 300, piscinaRun: 200 }
     : { spin: 10_000, skeleton: 10_000, notify: 1500, port: 1500, piscinaRun: 1000 };
   const worksPoints = quick ? QUICK_POINTS : FULL_POINTS;
-  const worksDurationMs = quick ? 150 : 250;
+  const worksDurationMs = quick ? 150 : 200;
   const worksWarmup: WarmupPlan = quick ? { runMs: 100, settledRuns: 1, maxMs: 600 } : { runMs: 200, settledRuns: 2, maxMs: 6000 };
 
   // Start-up first: RSS before and after is cleanest while no other part's machines have come and gone.

@@ -29,7 +29,7 @@ Measures in one run, side by side, and prints the ratios between them:
       postMessage (one-way), piscina.run() (round trip)
   (c) tick-bound works/s of the stress machine (workload ${WORKS_WORKLOAD}: mostly waiting for
       ticks) at 1, 2 and 64 CPUs, RT and non-RT, each after a warm-up with the CPU threads at low
-      OS priority (the first, cold run is shown beside it)
+      OS priority (the first run is shown beside it); (c) and (f) share one machine per CPU count
   (d) RT / non-RT latency p50 per class
   (e) start-up: ready-to-run time of 64 and 256 CPUs, CPU time and RSS per CPU
   (f) CPU-bound throughput (workload cpu-bound) at 1, 2 and 64 CPUs against the skeleton
@@ -39,7 +39,7 @@ Measures in one run, side by side, and prints the ratios between them:
   --svg F   write a picture: CDF of the remote latencies and the hand-off baselines
   --quick   fewer and shorter points, start-up of 16 CPUs only (for tests)
 
-A live progress line goes to stderr when it is a terminal. Takes about a minute on 2 idle cores (--quick: about 15 s).`;
+A live progress line goes to stderr when it is a terminal. Takes just under a minute on 2 idle cores (--quick: about 13 s).`;
 
 export async function benchCommand(argv: string[]): Promise<number> {
   const values = parseFlags('bench', argv, BENCH_FLAGS);
@@ -47,7 +47,7 @@ export async function benchCommand(argv: string[]): Promise<number> {
     console.log(BENCH_HELP);
     return 0;
   }
-  const svg = checkOutputPath('svg', values.svg); // before the two-minute run, not after it
+  const svg = checkOutputPath('svg', values.svg); // before the minute-long run, not after it
   const progress = new CommandProgress('irqwork bench', undefined, false);
   let result: BenchResult;
   try {
