@@ -265,8 +265,11 @@ export class SimCpu implements KernelCpu {
   preemptEnable(): void {
     this.preemptCount--;
     this.i32[this.base + CPU_PREEMPT_COUNT] = this.preemptCount;
-    // preempt_enable() is a preemption point: a woken irq_workd runs now.
-    if (this.preemptCount === 0) this.onPreemptible();
+    // preempt_enable() is a preemption point: a woken irq_workd runs now. As in the kernel, only
+    // where preemption is possible at all: its preempt_count includes the hardirq and NMI counts
+    // (preempt_count_dec_and_test() never reaches 0 in a hardirq), and preempt_schedule() checks
+    // preemptible(), irqs on included — so no call out of hardirq, NMI or irqs-off sections.
+    if (this.preemptible()) this.onPreemptible();
   }
 
   // ── IPIs ─────────────────────────────────────────────────────────────────────
