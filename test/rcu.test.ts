@@ -195,6 +195,53 @@ describe('synchronize_rcu', () => {
     expect(findings).toEqual([]);
   });
 
+  it('waits through a hardirq taken inside a reader: its exit is no quiescent state, the outer unlock is', () => {
+    const { h, events, findings } = rig();
+    const sim = h.cpu(1).cpu;
+    sim.rcuReadLock();
+    let irq = false;
+    const relax = onRelax(h, 0, (n) => {
+      if (n === 1) irq = sim.hardirqEnter();
+      if (n === 2) {
+        sim.hardirqExit(irq);
+        events.push('hardirq exit cpu1');
+      }
+      if (n === 4) {
+        sim.rcuReadUnlock();
+        events.push('unlock cpu1');
+      }
+    });
+    h.k(0).synchronizeRcu();
+    expect(relax.count()).toBe(4);
+    expect(events).toEqual(['hardirq exit cpu1', 'unlock cpu1', 'gp-end cpu0']);
+    expect(findings).toEqual([]);
+  });
+
+  it('the reader word wraps at 2^31 and still says inside / outside: synchronize_rcu waits across the wrap', () => {
+    const { h, events, findings } = rig();
+    const sim = h.cpu(1).cpu;
+    // 2^30 - 1 readers ended: the next lock publishes 2^31 - 1, its unlock wraps to -2^31.
+    (sim as unknown as { rcuReadersEnded: number }).rcuReadersEnded = 2 ** 30 - 1;
+    sim.rcuReadLock();
+    expect(word(h, 1, CPU_RCU_READER)).toBe(0x7fffffff);
+    sim.rcuReadUnlock();
+    expect(word(h, 1, CPU_RCU_READER)).toBe(-0x80000000);
+    expect(inside(h, 1)).toBe(0);
+    sim.rcuReadLock();
+    expect(inside(h, 1)).toBe(1);
+    const relax = onRelax(h, 0, (n) => {
+      if (n === 3) {
+        sim.rcuReadUnlock();
+        events.push('unlock cpu1');
+      }
+    });
+    h.k(0).synchronizeRcu();
+    expect(relax.count()).toBe(3);
+    expect(events).toEqual(['unlock cpu1', 'gp-end cpu0']);
+    expect(inside(h, 1)).toBe(0);
+    expect(findings).toEqual([]);
+  });
+
   it('waits while CPU1 is in a hardirq, and returns after hardirqExit', () => {
     const { h, events, findings } = rig();
     const sim = h.cpu(1).cpu;

@@ -8,7 +8,8 @@
  * as a JMH-style benchmark does, each point first warms up: the machine's CPU threads run at the
  * lowest OS priority (the compiler threads go first), and short runs repeat until the figure
  * stops improving; then MEASURED_RUNS runs are measured and the median is the figure. The first
- * (cold) run's figure is kept beside it. Many CPUs on few cores warm up in a ramp with dips
+ * run's figure is kept beside it: cold on a fresh machine; on one that has run another workload
+ * before (bench/run.ts measures cpu-bound, then tick-bound), the first run of this one. Many CPUs on few cores warm up in a ramp with dips
  * (docs/LATENCY.md), which is why a run must beat the best by NEW_BEST and `settledRuns` runs in a row
  * must fail to before the warm-up ends.
  */
@@ -44,7 +45,7 @@ export interface ConfigFigure {
   worksPerSec: number;
   /** Each measured run's figure. */
   measuredWorksPerSec: number[];
-  /** The first warm-up run's figure: a cold JIT. */
+  /** The first warm-up run's figure: a cold JIT on a fresh machine (the key keeps its name). */
   coldWorksPerSec: number;
   warmupRuns: number;
   warmupMs: number;

@@ -164,24 +164,24 @@ export function formatBench(b: BenchResult): string {
   out.push(
     '',
     `(c) tick-bound works/s: stress machine, workload ${s.worksWorkload} (its CPUs mostly wait for ticks: this measures waiting, ` +
-      'not the model), after a warm-up (cold: its first run)',
+      'not the model), after a warm-up (first: its first run on the machine, which ran (f) before it)',
   );
   const base = b.works.find((w) => w.cpus === 1);
   const figure = (f: ConfigFigure | null) => (f === null ? 'failed' : Math.round(f.worksPerSec));
-  const cold = (f: ConfigFigure | null) => (f === null ? '' : `${Math.round(f.coldWorksPerSec)}`);
+  const first = (f: ConfigFigure | null) => (f === null ? '' : `${Math.round(f.coldWorksPerSec)}`);
   const warmup = (f: ConfigFigure | null) =>
     f === null ? '' : `${formatNumber(f.warmupMs / 1000)} s${f.warmupCapped ? ' (capped)' : ''}`;
   out.push(
     table(
-      ['CPUs', 'rt works/s', 'nort works/s', 'rt vs 1 CPU', 'nort vs 1 CPU', 'rt cold', 'nort cold', 'rt warm-up', 'nort warm-up'],
+      ['CPUs', 'rt works/s', 'nort works/s', 'rt vs 1 CPU', 'nort vs 1 CPU', 'rt first', 'nort first', 'rt warm-up', 'nort warm-up'],
       b.works.map((w) => [
         w.cpus,
         figure(w.rt),
         figure(w.nort),
         fmtRatio(ratio(w.rt?.worksPerSec ?? null, base?.rt?.worksPerSec)),
         fmtRatio(ratio(w.nort?.worksPerSec ?? null, base?.nort?.worksPerSec)),
-        cold(w.rt),
-        cold(w.nort),
+        first(w.rt),
+        first(w.nort),
         warmup(w.rt),
         warmup(w.nort),
       ]),

@@ -68,7 +68,7 @@ export interface InterruptDriver {
   interruptPoint(site?: string): void;
   /** cpu_relax() in a wait loop. */
   cpuRelax(): void;
-  /** Preemption became possible again (preempt count back to 0 in task context). */
+  /** Preemption became possible again: preempt_enable() brought the count to 0 where preemptible(). */
   preemptible(): void;
 }
 

@@ -89,6 +89,7 @@ export const CPU_TICKS = STATE_LINE + 10;
  * (the quiescent states synchronize_rcu waits for). Only the owner writes it.
  */
 export const CPU_RCU_READER = STATE_LINE + 11;
+// STATE_LINE + 12 is free (it held a separate quiescent-state count).
 /** Bit 0 of CPU_RCU_READER: inside a reader. */
 export const RCU_INSIDE = 1;
 /** Sequence number (H_RCU_SEQ) taken when the current outermost reader began; MAX while it is being set. */

@@ -41,8 +41,9 @@ export function cpuPoolLayout(spec: WorkloadSpec, home: number, mem: Pick<Kernel
 /**
  * Every work of the pool, CPU by CPU (the pool's order: the i-th entry is mem.poolWork(i)). For
  * the main thread, which initialises them once per run; a worker needs only its own CPU's block
- * (cpuPoolLayout): with 64 CPUs the whole pool is 131k objects, and building it in every worker
- * at every run kept a 64-CPU machine from its start barrier for most of a second.
+ * (cpuPoolLayout): with 64 CPUs and the cpu-bound workload (2048 works per CPU) the whole pool is
+ * 131k objects, and building it in every worker at every run kept the machine from its start
+ * barrier for most of a second.
  */
 export function poolLayout(spec: WorkloadSpec, nrCpus: number, mem: Pick<KernelMemory, 'poolWork'>): PoolWork[] {
   const out: PoolWork[] = [];
