@@ -81,7 +81,9 @@ describe('irqwork bench --quick', () => {
     expect(doc.remote.idle!.count).toBeGreaterThan(0);
     expect(doc.works.map((w) => w.cpus)).toEqual([1, 2]);
     for (const w of doc.works) {
-      expect(w.problems, `${w.cpus} CPUs`).toEqual([]);
+      // No failed run. Whether the OS gave the short --quick runs steady shares of the cores is
+      // not the model's to promise: an unsteady figure is listed, and that is all.
+      expect(w.problems.filter((p) => !/not a steady state/.test(p)), `${w.cpus} CPUs`).toEqual([]);
       for (const f of [w.rt!, w.nort!]) {
         expect(f.worksPerSec).toBeGreaterThan(0);
         // The figure is the median of the measured runs.

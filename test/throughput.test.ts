@@ -17,6 +17,7 @@ import {
   type SkeletonThroughput,
   type ThroughputFigure,
 } from '../src/bench/throughput.js';
+import { unsteadyProblem } from '../src/bench/works-scaling.js';
 import { runStress } from '../src/stress/kind.js';
 import { defaultRunOptions } from '../src/stress/options.js';
 import { PRESETS, worksPerCpu } from '../src/workload/spec.js';
@@ -129,6 +130,15 @@ describe('throughput figures', () => {
     stalledShare: 0,
     conserved: true,
     problems: [],
+  });
+
+  it('measured runs more than 1.5× apart are not a steady state; closer ones are', () => {
+    expect(unsteadyProblem([900, 1000, 1100])).toBeNull();
+    expect(unsteadyProblem([1000, 1000, 1500])).toBeNull();
+    const rising = unsteadyProblem([635_417, 772_701, 1_046_279]);
+    expect(rising).toMatch(/^measured runs 635417–1046279 works\/s \(1\.65× apart\): not a steady state/);
+    expect(unsteadyProblem([0, 1000, 1000])).toMatch(/one run did nothing/);
+    expect(unsteadyProblem([0, 0, 0])).toBeNull();
   });
 
   it('a scaling ratio above the core count is a problem; one at or below it is not', () => {

@@ -112,6 +112,23 @@ export async function measureSteadyState<S extends RunSample>(
   };
 }
 
+/**
+ * Measured runs further apart than this (fastest ÷ slowest) were not in a steady state: the JIT
+ * was still warming up (a 64-CPU tick-bound point once measured 635k, 773k and 1046k works/s
+ * after its warm-up rule had settled) or the OS gave the runs very unequal shares of the cores.
+ * Back-to-back runs of a settled point are within 1.25× of each other on this kind of machine.
+ */
+export const STEADY_SPREAD = 1.5;
+
+/** Why a configuration's measured runs do not make a steady-state figure, or null if they do. */
+export function unsteadyProblem(measuredWorksPerSec: readonly number[]): string | null {
+  const lo = Math.min(...measuredWorksPerSec);
+  const hi = Math.max(...measuredWorksPerSec);
+  if (hi <= 0 || (lo > 0 && hi / lo <= STEADY_SPREAD)) return null;
+  const apart = lo > 0 ? `${(Math.round((hi / lo) * 100) / 100).toString()}× apart` : 'one run did nothing';
+  return `measured runs ${Math.round(lo)}–${Math.round(hi)} works/s (${apart}): not a steady state, the figure is not to be trusted`;
+}
+
 /** The middle value (the upper middle of an even count). */
 export function median(values: readonly number[]): number {
   return [...values].sort((a, b) => a - b)[values.length >> 1]!;
@@ -140,7 +157,8 @@ export interface StressConfigsOptions {
  * measured in the steady state (measureSteadyState); `figureOf` turns each configuration's
  * measurement into its figure. A run that fails (accounting, crash) ends its configuration's
  * pass with a line in `problems` (one per configuration); a configuration whose measuring pass
- * failed has no figure. The caller owns the machine: one machine can measure several workloads,
+ * failed has no figure. A figure whose measured runs are too far apart (unsteadyProblem) keeps
+ * its figure and gets a line in `problems` too. The caller owns the machine: one machine can measure several workloads,
  * and the later ones then start from the JIT state the earlier ones left (bench/run.ts).
  */
 export async function measureStressConfigs<F>(
@@ -183,6 +201,8 @@ export async function measureStressConfigs<F>(
           s.figure.warmupMs += first.ms;
         }
         out[config] = figureOf(s);
+        const unsteady = unsteadyProblem(s.figure.measuredWorksPerSec);
+        if (unsteady !== null) out.problems.push(`${config}: ${unsteady}`);
       } catch (e) {
         if (!out.problems.some((p) => p.startsWith(`${config}:`))) out.problems.push(`${config}: ${e instanceof Error ? e.message : String(e)}`);
       }
