@@ -9,9 +9,9 @@
  * lowest OS priority (the compiler threads go first), and short runs repeat until the figure
  * stops improving; then MEASURED_RUNS runs are measured and the median is the figure. The first
  * run's figure is kept beside it: cold on a fresh machine; on one that has run another workload
- * before (bench/run.ts measures cpu-bound, then tick-bound), the first run of this one. Many CPUs on few cores warm up in a ramp with dips
- * (docs/LATENCY.md), which is why a run must beat the best by NEW_BEST and `settledRuns` runs in a row
- * must fail to before the warm-up ends.
+ * before (bench/run.ts measures cpu-bound, then tick-bound), the first run of this one. Many
+ * CPUs on few cores warm up in a ramp with dips (docs/LATENCY.md), which is why a run must beat
+ * the best by NEW_BEST and `settledRuns` runs in a row must fail to before the warm-up ends.
  */
 import type { Machine } from '../machine/machine.js';
 import { runStress } from '../stress/kind.js';
@@ -158,8 +158,9 @@ export interface StressConfigsOptions {
  * measurement into its figure. A run that fails (accounting, crash) ends its configuration's
  * pass with a line in `problems` (one per configuration); a configuration whose measuring pass
  * failed has no figure. A figure whose measured runs are too far apart (unsteadyProblem) keeps
- * its figure and gets a line in `problems` too. The caller owns the machine: one machine can measure several workloads,
- * and the later ones then start from the JIT state the earlier ones left (bench/run.ts).
+ * its figure and gets a line in `problems` too. The caller owns the machine: one machine can
+ * measure several workloads, and the later ones then start from the JIT state the earlier ones
+ * left (bench/run.ts).
  */
 export async function measureStressConfigs<F>(
   machine: Machine,
