@@ -93,7 +93,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   }
   if (traceOut) writeTraceOut(traceOut, r);
   const v = replayVerdict(file, r);
-  const history = v.finding ? historyLines(file, r, v.finding) : [];
+  const history = v.finding ? historyLines(r, v.finding) : [];
   if (values.json) {
     console.log(
       JSON.stringify(
@@ -115,7 +115,7 @@ export async function replayCommand(argv: string[]): Promise<number> {
   return v.reproduced ? 1 : 3;
 }
 
-function historyLines(file: ReplayFile, r: RunResult, f: Violation): string[] {
+function historyLines(r: RunResult, f: Violation): string[] {
   const mem = kernelLayoutOf(r.options);
   const h = findingHistory(mem, r.trace ?? [], { cpu: f.cpu, work: f.work, step: f.step! });
   const lines = formatTrace(mem, h.lines, 0);
